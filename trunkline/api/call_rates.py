@@ -1,0 +1,146 @@
+"""`/api/call_rates`: the organization's rate deck (seed 003), with CSV import and export."""
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import StreamingResponse
+
+from trunkline import decks
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import ApiError, not_found
+from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.resources import Database, changes, object_id, utcnow
+from trunkline.platform.responses import created, done, item
+from trunkline.platform.schema import Created, Done, Output, page_of
+from trunkline.schemas.call_rates import CallRate, CallRateCreate, CallRateUpdate, present
+from trunkline.store import call_rates as store
+from trunkline.store.listing import fetch_page
+
+router = APIRouter(prefix="/call_rates", tags=["call_rates"])
+Reader = Annotated[Principal, caller("call_rates.read")]
+
+
+def _duplicate(prefix: str | None) -> ApiError:
+    return ApiError(409, f"A call rate with prefix {prefix} already exists in this deck", code="DUPLICATE_PREFIX")
+
+
+@router.get("", response_model=page_of(CallRate), summary="List call rates")
+def list_call_rates(request: Request, params: ListQuery, db: Database, who: Reader):
+    where, order_by = params.clauses(store.FIELDS)
+    with db.connect() as conn:
+        count, rows = fetch_page(conn, store.table, who.org_id, where, order_by, params.skip, params.top)
+    return page(request, params, count, [present(row) for row in rows])
+
+
+@router.post("", response_model=Created, summary="Create a call rate")
+def create_call_rate(body: CallRateCreate, db: Database, who: Annotated[Principal, caller("call_rates.create")]):
+    try:
+        with db.begin() as conn:
+            rate_id = store.create(conn, who.org_id, body.model_dump(), utcnow())
+    except store.DuplicatePrefix:
+        raise _duplicate(body.prefix) from None
+    return created(rate_id)
+
+
+class ImportMode(StrEnum):
+    merge = "merge"
+    replace = "replace"
+
+
+class ImportResult(Output):
+    success: bool
+    guid: str
+    inserted: int
+    updated: int
+    total: int
+
+
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    summary="Import a CSV rate deck",
+    description="All or nothing: any bad row rejects the whole file (422) and lists every bad row "
+    "with its line number. `merge` upserts by prefix; `replace` swaps the whole deck.",
+)
+def import_call_rates(
+    file: Annotated[UploadFile, File(description="CSV with a header row of call-rate field names")],
+    db: Database,
+    who: Annotated[Principal, caller("call_rates.create")],
+    mode: Annotated[ImportMode, Form()] = ImportMode.merge,
+):
+    deck = decks.read_bytes(file.file.read())
+    if deck.error_count:
+        raise ApiError(
+            422,
+            f"{deck.error_count} bad row(s); nothing was imported",
+            code="INVALID_DECK",
+            invalidInputVars=[{"name": "file", "reason": f"{deck.error_count} bad row(s)"}],
+            rowErrors=[error.as_dict() for error in deck.errors],
+            rowErrorCount=deck.error_count,
+        )
+    with db.begin() as conn:
+        inserted, updated = store.load(conn, who.org_id, deck.rows, mode is ImportMode.replace, utcnow())
+    return done(inserted=inserted, updated=updated, total=len(deck.rows))
+
+
+@router.get(
+    "/export",
+    summary="Export the rate deck as CSV",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "The deck, in the import format"}},
+)
+def export_call_rates(params: ListQuery, db: Database, who: Reader):
+    where, _ = params.clauses(store.FIELDS)
+
+    def rows():
+        with db.connect() as conn:
+            yield from decks.write(store.stream(conn, who.org_id, where))
+
+    return StreamingResponse(
+        rows(), media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="call_rates.csv"'}
+    )
+
+
+@router.get("/{id}", response_model=CallRate, summary="Retrieve a call rate")
+def get_call_rate(id: str, db: Database, who: Reader):
+    with db.connect() as conn:
+        row = store.get(conn, who.org_id, object_id(id, "Call rate"))
+    if row is None:
+        raise not_found("Call rate")
+    return item(present(row))
+
+
+def update_call_rate(
+    id: str, body: CallRateUpdate, db: Database, who: Annotated[Principal, caller("call_rates.update")]
+):
+    values = changes(body, nullable=frozenset({"description"}))
+    try:
+        with db.begin() as conn:
+            found = store.change(conn, who.org_id, object_id(id, "Call rate"), values, utcnow())
+    except store.DuplicatePrefix:
+        raise _duplicate(values.get("prefix")) from None
+    if not found:
+        raise not_found("Call rate")
+    return done()
+
+
+for _method in ("POST", "PATCH", "PUT"):
+    router.add_api_route(
+        "/{id}",
+        update_call_rate,
+        methods=[_method],
+        response_model=Done,
+        summary="Update a call rate",
+        description="Changes only the fields sent; POST, PATCH and PUT behave the same (seed 003 uses POST).",
+        operation_id=f"update_call_rate_{_method.lower()}",
+    )
+
+
+@router.delete("/{id}", response_model=Done, summary="Delete a call rate")
+def delete_call_rate(id: str, db: Database, who: Annotated[Principal, caller("call_rates.delete")]):
+    with db.begin() as conn:
+        found = store.remove(conn, who.org_id, object_id(id, "Call rate"))
+    if not found:
+        raise not_found("Call rate")
+    return done()

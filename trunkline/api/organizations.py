@@ -1,0 +1,112 @@
+"""`/api/organizations`: the operator's organization creates and manages customer organizations.
+
+Every other organization sees only itself and may rename itself; its rate limits
+are the operator's to set.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+
+from trunkline import ids
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import ApiError, not_found
+from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.resources import Database, changes, object_id
+from trunkline.platform.responses import JSONResponse, current_guid, done, item
+from trunkline.platform.schema import Done, page_of
+from trunkline.schemas.identity import (
+    Organization,
+    OrganizationCreate,
+    OrganizationCreated,
+    OrganizationUpdate,
+    present_organization,
+)
+from trunkline.store import identity
+from trunkline.store.listing import fetch_page
+from trunkline.store.tables import organizations
+
+router = APIRouter(prefix="/organizations", tags=["organizations"])
+Reader = Annotated[Principal, caller("organizations.read")]
+
+
+def _visible(who: Principal) -> int | None:
+    """The organization filter for `who`: operators see every organization."""
+    return None if who.is_operator else who.org_id
+
+
+def _operator_only(who: Principal) -> None:
+    if not who.is_operator:
+        raise ApiError(403, "Only the operator's organization may do this")
+
+
+@router.get("", response_model=page_of(Organization), summary="List organizations")
+def list_organizations(request: Request, params: ListQuery, db: Database, who: Reader):
+    where, order_by = params.clauses(identity.ORGANIZATION_FIELDS)
+    with db.connect() as conn:
+        count, rows = fetch_page(conn, organizations, _visible(who), where, order_by, params.skip, params.top)
+    return page(request, params, count, [present_organization(row) for row in rows])
+
+
+@router.post(
+    "",
+    response_model=OrganizationCreated,
+    summary="Create a customer organization",
+    description="Operator only. Returns a `*` token for the new organization, once; "
+    "with admin_email and admin_password also creates its first console user.",
+)
+def create_organization(
+    body: OrganizationCreate, request: Request, db: Database, who: Annotated[Principal, caller("organizations.create")]
+):
+    _operator_only(who)
+    if (body.admin_email is None) != (body.admin_password is None):
+        raise ApiError(422, "Send admin_email and admin_password together", invalidInputVars=[{"name": "admin_password", "reason": "needs admin_email"}])
+    password_hash = request.app.state.passwords.hash(body.admin_password.get_secret_value()) if body.admin_password else None
+    with db.begin() as conn:
+        if body.admin_email and identity.email_taken(conn, body.admin_email):
+            raise ApiError(409, f"A user with email {body.admin_email} already exists", code="DUPLICATE_EMAIL")
+        org_id = identity.create_organization(
+            conn, body.name, rate_limit_get=body.rate_limit_get, rate_limit_other=body.rate_limit_other
+        )
+        user_id = identity.create_user(conn, org_id, body.admin_email, password_hash, ["*"]) if body.admin_email else None
+        _, secret = identity.create_token(conn, org_id, "admin", ["*"], user_id=user_id)
+    return JSONResponse(
+        {"success": True, "guid": current_guid(), "id": ids.encode(org_id), "admin_token": secret},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/{id}", response_model=Organization, summary="Retrieve an organization")
+def get_organization(id: str, db: Database, who: Reader):
+    org_id = object_id(id, "Organization")
+    with db.connect() as conn:
+        row = identity.get(conn, organizations, org_id if who.is_operator else who.org_id, org_id)
+    if row is None:
+        raise not_found("Organization")
+    return item(present_organization(row))
+
+
+@router.patch("/{id}", response_model=Done, summary="Rename an organization or set its rate limits")
+def update_organization(
+    id: str, body: OrganizationUpdate, db: Database, who: Annotated[Principal, caller("organizations.update")]
+):
+    values = changes(body, nullable=frozenset({"rate_limit_get", "rate_limit_other"}))
+    if values.keys() - {"name"}:
+        _operator_only(who)
+    org_id = object_id(id, "Organization")
+    with db.begin() as conn:
+        if not identity.change(conn, organizations, org_id if who.is_operator else who.org_id, org_id, values):
+            raise not_found("Organization")
+    return done()
+
+
+@router.delete("/{id}", response_model=Done, summary="Delete a customer organization and all its data")
+def delete_organization(id: str, db: Database, who: Annotated[Principal, caller("organizations.delete")]):
+    _operator_only(who)
+    org_id = object_id(id, "Organization")
+    if org_id == who.org_id:
+        raise ApiError(409, "The operator's own organization cannot be deleted")
+    with db.begin() as conn:
+        if not identity.remove(conn, organizations, org_id, org_id):
+            raise not_found("Organization")
+    return done()

@@ -1,0 +1,43 @@
+"""`/api/requests/{guid}`: an organization looks up one of its own requests (seed 002's debug guid)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from trunkline import ids
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import not_found
+from trunkline.platform.responses import item
+from trunkline.platform.schema import ApiId, Output
+
+router = APIRouter(prefix="/requests", tags=["requests"])
+
+
+class RequestRecord(Output):
+    guid: str
+    method: str
+    path: str
+    query: str
+    status: int
+    error_code: str | None
+    client_ip: str | None
+    latency_ms: int
+    organization_id: ApiId | None
+    token_id: ApiId | None
+    created_at: str
+
+
+@router.get("/{guid}", response_model=RequestRecord, summary="Look up a request by its guid")
+async def get_request(guid: str, request: Request, who: Annotated[Principal, caller("requests.read")]):
+    record = await run_in_threadpool(request.app.state.request_log.lookup, guid, who.org_id)
+    if record is None:
+        raise not_found("Request")
+    return item(
+        {
+            **{key: record[key] for key in ("guid", "method", "path", "query", "status", "error_code", "client_ip", "latency_ms")},
+            "organization_id": ids.encode(record["org_id"]),
+            "token_id": ids.encode(record["token_id"]) if record["token_id"] else None,
+            "created_at": record["created_at"].isoformat(),
+        }
+    )

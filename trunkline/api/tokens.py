@@ -1,0 +1,70 @@
+"""`/api/tokens`: the organization's API tokens. The secret is shown once, at creation."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+
+from trunkline import ids
+from trunkline.platform import scopes
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import ApiError, not_found
+from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.resources import Database, object_id, utcnow
+from trunkline.platform.responses import JSONResponse, current_guid, done, item
+from trunkline.platform.schema import Done, page_of
+from trunkline.schemas.identity import Token, TokenCreate, TokenCreated, present_token
+from trunkline.store import identity
+from trunkline.store.listing import fetch_page
+from trunkline.store.tables import tokens
+
+router = APIRouter(prefix="/tokens", tags=["tokens"])
+Reader = Annotated[Principal, caller("tokens.read")]
+
+
+@router.get("", response_model=page_of(Token), summary="List API tokens")
+def list_tokens(request: Request, params: ListQuery, db: Database, who: Reader):
+    where, order_by = params.clauses(identity.TOKEN_FIELDS)
+    with db.connect() as conn:
+        count, rows = fetch_page(conn, tokens, who.org_id, where, order_by, params.skip, params.top)
+    return page(request, params, count, [present_token(row) for row in rows])
+
+
+@router.post(
+    "",
+    response_model=TokenCreated,
+    summary="Create an API token",
+    description="A token can hold no scope its creator lacks. The secret is in the response and nowhere else.",
+)
+def create_token(body: TokenCreate, db: Database, who: Annotated[Principal, caller("tokens.create")]):
+    if not scopes.covers(who.scopes, frozenset(body.scopes)):
+        raise ApiError(403, "A token cannot be given scopes its creator does not hold")
+    if body.expires_at and body.expires_at <= utcnow():
+        raise ApiError(422, "expires_at is in the past", invalidInputVars=[{"name": "expires_at", "reason": "in the past"}])
+    with db.begin() as conn:
+        token_id, secret = identity.create_token(
+            conn, who.org_id, body.name, body.scopes, user_id=who.user_id, allowed_ips=body.allowed_ips, expires_at=body.expires_at
+        )
+    return JSONResponse(
+        {"success": True, "guid": current_guid(), "id": ids.encode(token_id), "token": secret},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/{id}", response_model=Token, summary="Retrieve an API token")
+def get_token(id: str, db: Database, who: Reader):
+    with db.connect() as conn:
+        row = identity.get(conn, tokens, who.org_id, object_id(id, "Token"))
+    if row is None:
+        raise not_found("Token")
+    return item(present_token(row))
+
+
+@router.delete("/{id}", response_model=Done, summary="Revoke an API token", description="Takes effect at once.")
+def revoke_token(id: str, request: Request, db: Database, who: Annotated[Principal, caller("tokens.delete")]):
+    token_id = object_id(id, "Token")
+    with db.begin() as conn:
+        if identity.get(conn, tokens, who.org_id, token_id) is None:
+            raise not_found("Token")
+        identity.revoke_token(conn, who.org_id, token_id)
+    request.app.state.authenticator.forget(token_id)
+    return done()

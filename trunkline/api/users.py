@@ -1,0 +1,74 @@
+"""`/api/users`: console users of the organization (email and argon2-hashed password)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+
+from trunkline.platform import scopes
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import ApiError, not_found
+from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.resources import Database, changes, object_id
+from trunkline.platform.responses import created, done, item
+from trunkline.platform.schema import Created, Done, page_of
+from trunkline.schemas.identity import User, UserCreate, UserUpdate, present_user
+from trunkline.store import identity
+from trunkline.store.listing import fetch_page
+from trunkline.store.tables import users
+
+router = APIRouter(prefix="/users", tags=["users"])
+Reader = Annotated[Principal, caller("users.read")]
+
+
+def _no_escalation(who: Principal, wanted: list[str] | None) -> None:
+    if wanted is not None and not scopes.covers(who.scopes, frozenset(wanted)):
+        raise ApiError(403, "A user cannot be given scopes the caller does not hold")
+
+
+@router.get("", response_model=page_of(User), summary="List console users")
+def list_users(request: Request, params: ListQuery, db: Database, who: Reader):
+    where, order_by = params.clauses(identity.USER_FIELDS)
+    with db.connect() as conn:
+        count, rows = fetch_page(conn, users, who.org_id, where, order_by, params.skip, params.top)
+    return page(request, params, count, [present_user(row) for row in rows])
+
+
+@router.post("", response_model=Created, summary="Create a console user")
+def create_user(body: UserCreate, request: Request, db: Database, who: Annotated[Principal, caller("users.create")]):
+    _no_escalation(who, body.scopes)
+    password_hash = request.app.state.passwords.hash(body.password.get_secret_value())
+    with db.begin() as conn:
+        if identity.email_taken(conn, body.email):
+            raise ApiError(409, f"A user with email {body.email} already exists", code="DUPLICATE_EMAIL")
+        user_id = identity.create_user(conn, who.org_id, body.email, password_hash, body.scopes)
+    return created(user_id)
+
+
+@router.get("/{id}", response_model=User, summary="Retrieve a console user")
+def get_user(id: str, db: Database, who: Reader):
+    with db.connect() as conn:
+        row = identity.get(conn, users, who.org_id, object_id(id, "User"))
+    if row is None:
+        raise not_found("User")
+    return item(present_user(row))
+
+
+@router.patch("/{id}", response_model=Done, summary="Change a user's password or scopes")
+def update_user(id: str, body: UserUpdate, request: Request, db: Database, who: Annotated[Principal, caller("users.update")]):
+    values = changes(body)
+    _no_escalation(who, values.get("scopes"))
+    if "password" in values:
+        values["password_hash"] = request.app.state.passwords.hash(body.password.get_secret_value())
+        del values["password"]
+    with db.begin() as conn:
+        if not identity.change(conn, users, who.org_id, object_id(id, "User"), values):
+            raise not_found("User")
+    return done()
+
+
+@router.delete("/{id}", response_model=Done, summary="Delete a console user")
+def delete_user(id: str, db: Database, who: Annotated[Principal, caller("users.delete")]):
+    with db.begin() as conn:
+        if not identity.remove(conn, users, who.org_id, object_id(id, "User")):
+            raise not_found("User")
+    return done()

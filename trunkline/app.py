@@ -1,0 +1,70 @@
+"""The ASGI application: platform conventions wrapped around the resource routers."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from trunkline import ids
+from trunkline.api import ROUTERS
+from trunkline.config import Settings
+from trunkline.platform import errors, openapi
+from trunkline.platform.auth import Authenticator
+from trunkline.platform.body import BodyDecodingMiddleware
+from trunkline.platform.credentials import Passwords
+from trunkline.platform.ratelimit import RateLimiter
+from trunkline.platform.requestlog import RequestLogMiddleware, RequestLogWriter
+from trunkline.platform.responses import JSONResponse
+from trunkline.store.db import make_engine, migrate
+
+API = "/api"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ids.configure(settings.worker_id)
+    engine = make_engine(settings.sqlalchemy_url)
+    writer = RequestLogWriter(engine, settings.request_log_days)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        writer.start()
+        yield
+        await writer.stop()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Trunkline",
+        version="0.1.0",
+        summary="Telecom platform API: rate decks, call rating, call-data reports, scoped credentials.",
+        openapi_url=f"{API}/openapi.json",
+        docs_url=f"{API}/docs",
+        redoc_url=None,
+        default_response_class=JSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.request_log = writer
+    app.state.passwords = Passwords(fast=settings.argon2_fast)
+    app.state.authenticator = Authenticator(engine, settings, app.state.passwords, RateLimiter(settings.redis_url))
+
+    api = APIRouter(prefix=API, responses=openapi.ERROR_RESPONSES)
+    for router in ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    errors.install(app)
+    app.add_middleware(BodyDecodingMiddleware, prefix=API)
+    app.add_middleware(RequestLogMiddleware, writer=writer)
+    app.openapi = lambda: openapi.build(app)
+    return app
+
+
+def prepare(settings: Settings) -> None:
+    """Create the data directory and bring the schema up to date."""
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,44 @@
+"""Settings, read from `TRUNKLINE_*` environment variables.
+
+The defaults give the embedded mode: a SQLite file under `./.data` and an
+in-process rate limiter. Production sets a PostgreSQL URL and a Redis URL so
+that many stateless workers share data and limits.
+"""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRUNKLINE_", extra="ignore")
+
+    data_dir: Path = Path(".data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite file in data_dir"
+    )
+    redis_url: str | None = Field(default=None, description="Redis for shared rate limits")
+    host: str = "127.0.0.1"
+    port: int = 8887
+    worker_id: int | None = Field(
+        default=None, ge=0, le=1023, description="Snowflake worker id; default derived from the pid"
+    )
+    rate_limit_get: int = Field(default=1000, ge=1, description="GET requests per minute per org")
+    rate_limit_other: int = Field(default=100, ge=1, description="Other requests per minute per org")
+    request_log_days: int = Field(default=14, ge=1)
+    token_cache_seconds: float = Field(
+        default=2.0, ge=0, description="How long a verified credential is trusted without a DB read"
+    )
+    argon2_fast: bool = Field(default=False, description="Cheap argon2 parameters (tests only)")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the driver SQLAlchemy should use."""
+        if not self.database_url:
+            return f"sqlite:///{(self.data_dir / 'trunkline.sqlite3').resolve()}"
+        url = self.database_url
+        for plain in ("postgresql://", "postgres://"):
+            if url.startswith(plain):
+                return "postgresql+psycopg://" + url[len(plain):]
+        return url

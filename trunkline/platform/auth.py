@@ -1,0 +1,188 @@
+"""Who is calling, and may they? One dependency every route declares with its scope.
+
+Credentials, in order: `Authorization: Bearer <token>`, the `access_token` query
+parameter (seed 001, for clients that cannot send headers), or
+`Authorization: Basic email:password` of a console user (seed 002's `curl -u`).
+A verified credential is cached for a couple of seconds so the hot path makes no
+database read; revocation in this process drops the cache entry at once.
+After authentication the same dependency checks the IP allow-list, the route's
+scope and the organization's rate limit.
+"""
+
+import base64
+import binascii
+import hashlib
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyQuery, HTTPBasic, OAuth2PasswordBearer, SecurityScopes
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from trunkline.config import Settings
+from trunkline.platform import credentials, scopes
+from trunkline.platform.errors import ApiError
+from trunkline.platform.ratelimit import RateLimiter
+from trunkline.store import identity
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    org_id: int
+    name: str
+    scopes: frozenset[str]
+    kind: str  # "token" | "user"
+    token_id: int | None = None
+    user_id: int | None = None
+    is_operator: bool = False
+    rate_limit_get: int = 1000
+    rate_limit_other: int = 100
+    allowed_ips: tuple[Network, ...] = ()
+    expires_at: datetime | None = None
+    revoked: bool = field(default=False, compare=False)
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="trunkline", Basic realm="trunkline"'})
+
+
+class Authenticator:
+    def __init__(self, engine: Engine, settings: Settings, passwords: credentials.Passwords, limiter: RateLimiter):
+        self.engine = engine
+        self.settings = settings
+        self.passwords = passwords
+        self.limiter = limiter
+        self._cache: dict[str, tuple[float, Principal]] = {}
+
+    def forget(self, token_id: int) -> None:
+        """Drop cached copies of a token (after revocation)."""
+        for key, (_, principal) in list(self._cache.items()):
+            if principal.token_id == token_id:
+                del self._cache[key]
+
+    async def authenticate(self, request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        query_token = request.query_params.get("access_token")
+        scheme, _, value = header.partition(" ")
+        scheme = scheme.lower()
+        if header and query_token:
+            raise ApiError(400, "Send the credential either in the Authorization header or as access_token, not both")
+        if scheme == "bearer" or query_token:
+            principal = await self._token(value.strip() if scheme == "bearer" else query_token)
+        elif scheme == "basic":
+            principal = await self._basic(value.strip())
+        elif header:
+            raise _unauthorized(f"Unsupported authorization scheme {scheme!r}; use Bearer or Basic")
+        else:
+            raise _unauthorized("Authentication required: send Authorization: Bearer <token>")
+        if principal.revoked:
+            raise _unauthorized("This token has been revoked")
+        if principal.expires_at and principal.expires_at <= datetime.now(UTC):
+            raise _unauthorized("This token has expired")
+        if principal.allowed_ips:
+            client = ipaddress.ip_address(request.client.host) if request.client else None
+            if client is None or not any(client in network for network in principal.allowed_ips):
+                raise ApiError(403, f"This token may not be used from {client}")
+        return principal
+
+    async def _token(self, secret: str) -> Principal:
+        if not credentials.looks_valid(secret):
+            raise _unauthorized("Invalid token")
+        key = credentials.token_hash(secret)
+        cached = self._cache.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        row = await run_in_threadpool(self._load_token, key)
+        if row is None:
+            raise _unauthorized("Invalid token")
+        principal = Principal(
+            org_id=row.org_id,
+            name=row.name,
+            scopes=frozenset(row.scopes),
+            kind="token",
+            token_id=row.id,
+            user_id=row.user_id,
+            is_operator=row.is_operator,
+            rate_limit_get=row.rate_limit_get or self.settings.rate_limit_get,
+            rate_limit_other=row.rate_limit_other or self.settings.rate_limit_other,
+            allowed_ips=tuple(ipaddress.ip_network(cidr) for cidr in row.allowed_ips),
+            expires_at=row.expires_at,
+            revoked=row.revoked_at is not None,
+        )
+        self._cache[key] = (time.monotonic() + self.settings.token_cache_seconds, principal)
+        return principal
+
+    def _load_token(self, key: str):
+        with self.engine.connect() as conn:
+            return identity.find_token(conn, key)
+
+    async def _basic(self, encoded: str) -> Principal:
+        try:
+            email, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise _unauthorized("Malformed Basic credentials") from None
+        if not sep:
+            raise _unauthorized("Malformed Basic credentials")
+        key = "basic:" + hashlib.sha256(f"{email.lower()}\0{password}".encode()).hexdigest()
+        cached = self._cache.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        principal = await run_in_threadpool(self.verify_user, email, password)
+        if principal is None:
+            raise _unauthorized("Invalid email or password")
+        self._cache[key] = (time.monotonic() + self.settings.token_cache_seconds, principal)
+        return principal
+
+    def verify_user(self, email: str, password: str) -> Principal | None:
+        """The console user behind email:password, or None (argon2 check; runs in a thread)."""
+        with self.engine.connect() as conn:
+            row = identity.find_user(conn, email)
+        if row is None or not self.passwords.verify(row.password_hash, password):
+            return None
+        return Principal(
+            org_id=row.org_id,
+            name=row.email,
+            scopes=frozenset(row.scopes),
+            kind="user",
+            user_id=row.id,
+            is_operator=row.is_operator,
+            rate_limit_get=row.rate_limit_get or self.settings.rate_limit_get,
+            rate_limit_other=row.rate_limit_other or self.settings.rate_limit_other,
+        )
+
+
+# Declared for OpenAPI: the three ways to present a credential. Extraction itself is ours.
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/oauth/token", scopes=scopes.DESCRIPTIONS, auto_error=False)
+_query = APIKeyQuery(name="access_token", auto_error=False, description="Token for clients that cannot send headers")
+_basic = HTTPBasic(auto_error=False, description="Console user email:password")
+
+
+async def authorize(
+    request: Request,
+    security_scopes: SecurityScopes,
+    _b: Annotated[Any, Depends(_bearer)],
+    _q: Annotated[Any, Depends(_query)],
+    _c: Annotated[Any, Depends(_basic)],
+) -> Principal:
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.authenticate(request)
+    state = request.scope["state"]
+    state["principal"] = principal
+    method = request.method
+    per_minute = principal.rate_limit_get if method in ("GET", "HEAD") else principal.rate_limit_other
+    await authenticator.limiter.check(state, f"org:{principal.org_id}", method, per_minute)
+    for wanted in security_scopes.scopes:
+        if not scopes.grants(principal.scopes, wanted):
+            raise ApiError(403, f"This credential lacks the scope {wanted!r}", required_scope=wanted)
+    return principal
+
+
+def caller(scope: str | None = None) -> Any:
+    """The route's credential dependency: `caller: Annotated[Principal, caller("call_rates.read")]`."""
+    return Security(authorize, scopes=[scope] if scope else [])

@@ -1,0 +1,129 @@
+"""The one error body (SPEC §4, union of seeds 001 and 002) and the handlers that produce it."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from trunkline.platform.responses import JSONResponse, current_guid
+
+CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_FAILED",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+}
+
+
+class ApiError(Exception):
+    """Raise anywhere during a request to answer with the standard error body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or CODES.get(status, "ERROR")
+        self.detail = detail or message
+        self.headers = headers
+        self.extra = extra
+
+
+def not_found(what: str = "Resource") -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def missing(names: Iterable[str]) -> ApiError:
+    names = list(dict.fromkeys(names))
+    return ApiError(
+        400,
+        f"Missing required parameters: {', '.join(names)}",
+        code="MISSING_REQUIRED_PARAMS",
+        detail="One or more required input parameters were missing",
+        missingInputVars=names,
+    )
+
+
+def invalid(problems: list[dict[str, str]]) -> ApiError:
+    summary = "; ".join(f"{p['name']}: {p['reason']}" for p in problems)
+    return ApiError(422, f"Invalid parameters: {summary}", invalidInputVars=problems)
+
+
+def error_response(error: ApiError, request_state: dict | None = None) -> JSONResponse:
+    body = {
+        "success": False,
+        "status": error.status,
+        "code": error.status,
+        "message": error.message,
+        "errorCode": error.code,
+        "errorDetail": error.detail,
+        "guid": current_guid(),
+        **error.extra,
+    }
+    if request_state is not None:
+        request_state["error_code"] = error.code
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+
+def _validation_error(exc: RequestValidationError) -> ApiError:
+    """Pydantic's errors in the SPEC §4 shape: 400 for missing or bad query parameters, 422 for bodies."""
+    missing_names, problems = [], []
+    in_body = False
+    for err in exc.errors():
+        where, *path = err["loc"]
+        in_body = in_body or where == "body"
+        name = ".".join(str(part) for part in path) or str(where)
+        if err["type"] == "missing":
+            missing_names.append(name)
+        elif err["type"] == "read_only":
+            problems += [{"name": field, "reason": "read-only field"} for field in err["ctx"]["fields"]]
+        elif err["type"] == "extra_forbidden":
+            problems.append({"name": name, "reason": "unknown field"})
+        else:
+            problems.append({"name": name, "reason": err["msg"]})
+    if missing_names:
+        error = missing(missing_names)
+        if problems:
+            error.extra["invalidInputVars"] = problems
+        return error
+    error = invalid(problems)
+    if not in_body:
+        error.status, error.code = 400, "INVALID_PARAMETERS"
+    return error
+
+
+def install(app: FastAPI) -> None:
+    """Route every error FastAPI and Starlette raise through the one body."""
+
+    async def on_api_error(request: Request, exc: ApiError):
+        return error_response(exc, request.scope.setdefault("state", {}))
+
+    async def on_http_error(request: Request, exc: HTTPException):
+        message = {404: "No such route", 405: "Method not allowed on this route"}.get(
+            exc.status_code, str(exc.detail)
+        )
+        return await on_api_error(request, ApiError(exc.status_code, message, headers=exc.headers))
+
+    async def on_validation_error(request: Request, exc: RequestValidationError):
+        return await on_api_error(request, _validation_error(exc))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -1,0 +1,162 @@
+"""Request ids and the request log (seed 002's debug guid, kept 14 days).
+
+Every response carries `X-Request-Id`; a summary of each request is buffered in
+memory and written in batches, so logging costs no database round trip on the
+request path. Secrets never reach the log: credentials are recorded as the token
+id only, and secret-looking query parameters are masked.
+"""
+
+import asyncio
+import logging
+import time
+import traceback
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy import Engine, delete, insert, select
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from trunkline.platform.errors import ApiError, error_response
+from trunkline.platform.responses import set_guid
+from trunkline.store.tables import request_log
+
+access_log = logging.getLogger("trunkline.access")
+error_log = logging.getLogger("trunkline.error")
+
+SECRET_PARAMS = {"access_token", "password", "secret", "token", "client_secret", "api_key"}
+MASK = "[redacted]"
+
+
+def redact_query(query: str) -> str:
+    """The query string with the values of secret-bearing parameters masked."""
+    if not query:
+        return ""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, MASK if k.lower() in SECRET_PARAMS else v) for k, v in pairs])
+
+
+class RequestLogWriter:
+    """Buffers request summaries and flushes them to the database in batches."""
+
+    def __init__(self, engine: Engine, retention_days: int, flush_every: float = 1.0) -> None:
+        self.engine = engine
+        self.retention = timedelta(days=retention_days)
+        self.flush_every = flush_every
+        self._pending: list[dict] = []
+        self._task: asyncio.Task | None = None
+
+    def add(self, record: dict) -> None:
+        self._pending.append(record)
+
+    def flush_sync(self) -> None:
+        rows, self._pending = self._pending, []
+        if rows:
+            with self.engine.begin() as connection:
+                connection.execute(insert(request_log), rows)
+
+    async def flush(self) -> None:
+        await run_in_threadpool(self.flush_sync)
+
+    def purge(self) -> int:
+        """Delete entries older than the retention period; returns how many."""
+        cutoff = datetime.now(UTC) - self.retention
+        with self.engine.begin() as connection:
+            return connection.execute(delete(request_log).where(request_log.c.created_at < cutoff)).rowcount
+
+    def lookup(self, guid: str, org_id: int) -> dict | None:
+        self.flush_sync()
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(request_log).where(request_log.c.guid == guid, request_log.c.org_id == org_id)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    async def run(self) -> None:
+        """Background loop: flush often, purge hourly."""
+        last_purge = 0.0
+        while True:
+            await asyncio.sleep(self.flush_every)
+            try:
+                await self.flush()
+                if time.monotonic() - last_purge > 3600:
+                    await run_in_threadpool(self.purge)
+                    last_purge = time.monotonic()
+            except Exception:  # a logging hiccup must never take the server down
+                error_log.exception("request log flush failed")
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self.flush()
+
+
+class RequestLogMiddleware:
+    """Outermost middleware: assigns the guid, adds headers, turns crashes into a clean 500."""
+
+    def __init__(self, app: ASGIApp, writer: RequestLogWriter) -> None:
+        self.app = app
+        self.writer = writer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        guid = str(uuid.uuid4())
+        set_guid(guid)
+        state = scope.setdefault("state", {})
+        state["guid"] = guid
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", guid.encode()))
+                headers.extend(state.get("extra_headers", ()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            error_log.error("unhandled error in request %s\n%s", guid, traceback.format_exc())
+            if not response_started:
+                response = error_response(
+                    ApiError(500, "Internal server error; quote the guid to support"), state
+                )
+                await response(scope, receive, send_with_headers)
+        finally:
+            self._record(scope, state, guid, status, started)
+
+    def _record(self, scope: Scope, state: dict, guid: str, status: int, started: float) -> None:
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        query = redact_query(scope.get("query_string", b"").decode("latin-1"))
+        client = scope.get("client")
+        principal = state.get("principal")
+        self.writer.add(
+            {
+                "guid": guid,
+                "org_id": principal.org_id if principal else None,
+                "token_id": principal.token_id if principal else None,
+                "method": scope["method"],
+                "path": scope["path"],
+                "query": query,
+                "status": status,
+                "error_code": state.get("error_code") or (None if status < 400 else "ERROR"),
+                "client_ip": client[0] if client else None,
+                "latency_ms": latency_ms,
+                "created_at": datetime.now(UTC),
+            }
+        )
+        if access_log.isEnabledFor(logging.INFO):
+            path = scope["path"] + (f"?{query}" if query else "")
+            access_log.info("%s %s %s %sms %s", scope["method"], path, status, latency_ms, guid)

@@ -1,0 +1,47 @@
+"""JSON rendering and the success envelopes of SPEC §4.
+
+msgspec renders Decimal as a JSON number written exactly, so money never passes
+through a binary float on its way out (FastAPI's own encoder would make it one).
+"""
+
+from contextvars import ContextVar
+from typing import Any
+
+import msgspec
+from starlette.responses import Response
+
+from trunkline import ids
+
+_guid: ContextVar[str] = ContextVar("request_guid", default="")
+_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def current_guid() -> str:
+    """The id of the request being served (also its X-Request-Id)."""
+    return _guid.get()
+
+
+def set_guid(guid: str):
+    return _guid.set(guid)
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return _encoder.encode(content)
+
+
+def item(body: dict[str, Any]) -> JSONResponse:
+    """A single resource, returned bare (seed 003)."""
+    return JSONResponse(body)
+
+
+def created(object_id: int, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(
+        {"success": True, "guid": current_guid(), "id": ids.encode(object_id)}, status_code=status_code
+    )
+
+
+def done(status_code: int = 200, **extra: Any) -> JSONResponse:
+    return JSONResponse({"success": True, "guid": current_guid(), **extra}, status_code=status_code)

@@ -1,0 +1,55 @@
+"""Base models for request bodies and shared field types (seed 004's create/update/read-only)."""
+
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
+
+# JSON number (or numeric string) with at most five decimal places; validated exactly by trunkline.money.
+MoneyIn = Annotated[Decimal, WithJsonSchema({"type": "number", "minimum": 0, "multipleOf": 0.00001})]
+MoneyOut = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+ApiId = Annotated[str, WithJsonSchema({"type": "string", "description": "Snowflake id, base64 of its decimal string", "examples": ["NzAwNTUxOTA5NzczMTQ4MTYw"]})]
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are 422, read-only fields are 422 naming them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    read_only: ClassVar[frozenset[str]] = frozenset({"id"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            sent = sorted(cls.read_only.intersection(data))
+            if sent:
+                raise PydanticCustomError("read_only", "read-only fields: {names}", {"fields": sent, "names": ", ".join(sent)})
+        return data
+
+
+class Output(BaseModel):
+    """A response schema, used to document (routes render with msgspec, see responses.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Created(Output):
+    success: bool
+    guid: str
+    id: ApiId
+
+
+class Done(Output):
+    success: bool
+    guid: str
+
+
+def page_of(model: type[Output]) -> type[Output]:
+    """The list envelope schema around `model`."""
+    meta = type("PageMeta", (Output,), {"__annotations__": {"skip": int, "top": int, "has_more": bool}})
+    return type(
+        f"{model.__name__}Page",
+        (Output,),
+        {"__annotations__": {"success": bool, "guid": str, "count": int, "items": list[model], "meta": meta}},
+    )

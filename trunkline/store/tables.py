@@ -1,0 +1,131 @@
+"""Table definitions (SQLAlchemy Core). Money columns hold integers of 10⁻⁵."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    JSON,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Money = BigInteger
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _org_id() -> Column:
+    return Column("org_id", BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False)
+
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("is_operator", Boolean, nullable=False, default=False),
+    Column("rate_limit_get", Integer),
+    Column("rate_limit_other", Integer),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("allowed_ips", JSON, nullable=False),
+    Column("expires_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+call_rates = Table(
+    "call_rates",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("prefix", String(64), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("free_seconds", Integer, nullable=False),
+    Column("grace_period", Integer, nullable=False),
+    Column("interval_1", Integer, nullable=False),
+    Column("interval_n", Integer, nullable=False),
+    Column("connect_fee", Money, nullable=False),
+    Column("postcall_surcharge", Money, nullable=False),
+    Column("price_1", Money, nullable=False),
+    Column("price_n", Money, nullable=False),
+    Column("description", String(1024)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "prefix", name="uq_call_rates_org_prefix"),
+)
+
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("guid", String(36), primary_key=True),
+    Column("org_id", BigInteger),
+    Column("token_id", BigInteger),
+    Column("method", String(10), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("error_code", String(64)),
+    Column("client_ip", String(64)),
+    Column("latency_ms", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_request_log_created_at", "created_at"),
+)
