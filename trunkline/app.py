@@ -4,8 +4,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from trunkline import ids
+from trunkline import cdrs, ids
 from trunkline.api import ROUTERS
+from trunkline.billing import DeckCache
 from trunkline.config import Settings
 from trunkline.platform import errors, openapi
 from trunkline.platform.auth import Authenticator
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.request_log = writer
     app.state.passwords = Passwords(fast=settings.argon2_fast)
+    app.state.decks = DeckCache()
     app.state.authenticator = Authenticator(engine, settings, app.state.passwords, RateLimiter(settings.redis_url))
 
     api = APIRouter(prefix=API, responses=openapi.ERROR_RESPONSES)
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     errors.install(app)
-    app.add_middleware(BodyDecodingMiddleware, prefix=API)
+    app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES})
     app.add_middleware(RequestLogMiddleware, writer=writer)
     app.openapi = lambda: openapi.build(app)
     return app

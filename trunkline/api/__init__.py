@@ -1,6 +1,6 @@
 """Resource routers, one module per resource; `ROUTERS` is what the app mounts under /api."""
 
-from trunkline.api import auth, call_rates, organizations, requests, tokens, users
+from trunkline.api import auth, call_rates, calls, organizations, reports, requests, tokens, users
 
 ROUTERS = (
     auth.router,
@@ -9,4 +9,6 @@ ROUTERS = (
     tokens.router,
     requests.router,
     call_rates.router,
+    calls.router,
+    reports.router,
 )

@@ -3,10 +3,10 @@
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
-from trunkline import decks
+from trunkline import billing, decks
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
@@ -14,6 +14,7 @@ from trunkline.platform.resources import Database, changes, object_id, utcnow
 from trunkline.platform.responses import created, done, item
 from trunkline.platform.schema import Created, Done, Output, page_of
 from trunkline.schemas.call_rates import CallRate, CallRateCreate, CallRateUpdate, present
+from trunkline.schemas.calls import Quote
 from trunkline.store import call_rates as store
 from trunkline.store.listing import fetch_page
 
@@ -100,6 +101,25 @@ def export_call_rates(params: ListQuery, db: Database, who: Reader):
     return StreamingResponse(
         rows(), media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="call_rates.csv"'}
     )
+
+
+@router.get(
+    "/quote",
+    response_model=Quote,
+    summary="What would a call cost",
+    description="Matches the number against the deck (longest prefix, after normalising `+`, `00`, spaces, "
+    "dashes, dots and parentheses) and prices `duration` billable seconds, itemised.",
+)
+def quote_call(
+    request: Request,
+    db: Database,
+    who: Reader,
+    number: Annotated[str, Query(min_length=1, max_length=64, description="Dialled number")],
+    duration: Annotated[int, Query(ge=0, le=10**7, description="Billable seconds")],
+):
+    with db.connect() as conn:
+        deck = request.app.state.decks.get(conn, who.org_id)
+    return item(billing.quote(deck, number, duration))
 
 
 @router.get("/{id}", response_model=CallRate, summary="Retrieve a call rate")

@@ -7,7 +7,8 @@ One ASGI middleware normalises what routes see, so no route parses bodies:
 - The same parameter in the query and the body with different values is 409.
 - `_method` overrides the verb (seed 001), only for token-authenticated requests:
   a browser never sends a token on its own, so the override cannot be forged cross-site.
-- Any other media type is 415.
+- Any other media type is 415, except the raw formats a path is registered for
+  (`raw_bodies`, e.g. CSV and NDJSON CDR batches), which pass through untouched.
 """
 
 import json
@@ -100,9 +101,10 @@ def _check_conflicts(query: list[tuple[str, str]], body: dict[str, object]) -> N
 
 
 class BodyDecodingMiddleware:
-    def __init__(self, app: ASGIApp, prefix: str = "/api") -> None:
+    def __init__(self, app: ASGIApp, prefix: str = "/api", raw_bodies: dict[str, tuple[str, ...]] | None = None) -> None:
         self.app = app
         self.prefix = prefix
+        self.raw_bodies = raw_bodies or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
@@ -125,6 +127,9 @@ class BodyDecodingMiddleware:
             _check_conflicts(query, {})
             return scope, receive
         body_verb = scope["method"] in BODY_VERBS
+        if body_verb and media_type in self.raw_bodies.get(scope["path"], ()) and not _is_json(media_type):
+            _check_conflicts(query, {})
+            return scope, receive  # a route that reads this format itself (e.g. CSV CDRs)
         if _is_json(media_type) and body_verb and not any(k not in META_PARAMS for k, _ in query):
             return scope, receive  # the fast path: nothing to merge or compare
         if not (_is_json(media_type) or media_type in ("application/x-www-form-urlencoded", "multipart/form-data")):

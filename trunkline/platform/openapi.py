@@ -1,4 +1,10 @@
-"""The OpenAPI 3.1 document: every route, its scope, its error bodies, all three body encodings."""
+"""The OpenAPI 3.1 document: every route, its scope, its error bodies, all three body encodings.
+
+FastAPI generates the paths and models; `build()` adds what FastAPI cannot know: the
+one error body for every error status (including 422, where FastAPI would put its own
+validation schema), the headers every response carries, and the form encodings the
+body middleware accepts wherever JSON is.
+"""
 
 from typing import Any
 
@@ -43,10 +49,71 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text} for status, text in _DESCRIPTIONS.items()
 }
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+
+
+def _header(description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": schema}
+
+
+HEADERS = {
+    "X-Request-Id": _header("The request's guid; look it up at /api/requests/{guid}", {"type": "string"}, True),
+    "X-RateLimit-Limit": _header("Requests allowed per minute in this bucket (GET or other)", {"type": "integer"}),
+    "X-RateLimit-Remaining": _header("Requests left in the current window", {"type": "integer"}),
+    "X-RateLimit-Reset": _header("When the window resets, Unix seconds", {"type": "integer"}),
+    "RateLimit-Policy": _header("IETF draft: the bucket's quota and window", {"type": "string"}),
+    "RateLimit": _header("IETF draft: remaining requests and seconds to reset", {"type": "string"}),
+}
+_STATUS_HEADERS = {
+    "429": {"Retry-After": _header("Seconds to wait before retrying", {"type": "integer"}, True)},
+    "401": {"WWW-Authenticate": _header("The accepted schemes: Bearer and Basic", {"type": "string"})},
+}
+_LINK = {"Link": _header('Next and previous pages: <url>; rel="next"', {"type": "string"})}
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent or a string, never JSON null: drop the null branch FastAPI adds."""
+    options = [option for option in schema.get("anyOf", ()) if option != {"type": "null"}]
+    if len(options) == 1 and len(options) < len(schema["anyOf"]):
+        rest = {key: value for key, value in schema.items() if key != "anyOf"}
+        return {**rest, **options[0]}
+    return schema
+
+
+def _refers_to(node: Any, names: tuple[str, ...]) -> bool:
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        return any(ref == f"#/components/schemas/{name}" for name in names) or any(
+            _refers_to(value, names) for value in node.values()
+        )
+    if isinstance(node, list):
+        return any(_refers_to(value, names) for value in node)
+    return False
+
+
+def _fix_operation(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", ()):
+        if parameter["in"] == "query":
+            parameter["schema"] = _without_null(parameter["schema"])
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" in content:
+        for media_type in _FORM_TYPES:
+            content.setdefault(media_type, content["application/json"])
+    is_list = any(parameter["name"] == "top" for parameter in operation.get("parameters", ()))
+    for status, response in operation["responses"].items():
+        if status.startswith(("4", "5")):
+            description = _DESCRIPTIONS.get(int(status), response.get("description", "Error"))
+            response.update(description=description, content={"application/json": {"schema": dict(_ERROR_REF)}})
+        headers = response.setdefault("headers", {})
+        headers.update({name: {"$ref": f"#/components/headers/{name}"} for name in HEADERS})
+        headers.update(_STATUS_HEADERS.get(status, {}))
+        if is_list and status == "200":
+            headers.update(_LINK)
 
 
 def build(app: FastAPI) -> dict[str, Any]:
-    """Generate once; advertise the form encodings wherever a JSON body is accepted."""
+    """Generate once, then apply the platform conventions every route shares."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -54,9 +121,13 @@ def build(app: FastAPI) -> dict[str, Any]:
     )
     for path in schema["paths"].values():
         for operation in path.values():
-            content = operation.get("requestBody", {}).get("content", {})
-            if "application/json" in content:
-                for media_type in _FORM_TYPES:
-                    content.setdefault(media_type, content["application/json"])
+            _fix_operation(operation)
+    components = schema.setdefault("components", {})
+    components["headers"] = HEADERS
+    models = components.get("schemas", {})
+    others = {name: model for name, model in models.items() if name not in _FASTAPI_VALIDATION}
+    if not _refers_to([schema["paths"], others], _FASTAPI_VALIDATION):
+        for name in _FASTAPI_VALIDATION:
+            models.pop(name, None)
     app.openapi_schema = schema
     return schema

@@ -1,0 +1,32 @@
+"""Pure rating engine (spec §8): no HTTP, no database.
+
+Numbers are normalised (separators " -.()" removed, one leading "+" or "00"
+dropped, digits only; see `numbers`), matched to the rate with the longest
+prefix, and priced exactly in integer units, rounded once, half up. `rate_call`
+rates one call; `BulkRater` rates numpy batches with the same results.
+"""
+
+from .bulk import INVALID, NO_MATCH, RATED, REASONS, BulkRater, BulkResult
+from .calls import INVALID_NUMBER, NO_MATCHING_PREFIX, Rated, Unrated, rate_call
+from .deck import Deck, Rate
+from .numbers import normalize_number
+from .pricing import Breakdown, price
+
+__all__ = [
+    "INVALID",
+    "INVALID_NUMBER",
+    "NO_MATCH",
+    "NO_MATCHING_PREFIX",
+    "RATED",
+    "REASONS",
+    "Breakdown",
+    "BulkRater",
+    "BulkResult",
+    "Deck",
+    "Rate",
+    "Rated",
+    "Unrated",
+    "normalize_number",
+    "price",
+    "rate_call",
+]

@@ -124,7 +124,4 @@ def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def stream(conn: Connection, org_id: int, where: Iterable = (), order_by: Iterable = (c.prefix,)) -> Iterator:
     """Every matching rate, fetched in chunks (for export)."""
-    result = conn.execution_options(yield_per=5000).execute(
-        select(table).where(c.org_id == org_id, *where).order_by(*order_by)
-    )
-    yield from result
+    yield from conn.execute(select(table).where(c.org_id == org_id, *where).order_by(*order_by).execution_options(yield_per=5000))

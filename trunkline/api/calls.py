@@ -1,0 +1,102 @@
+"""`/api/calls`: CDRs (seed 000's /v1/calls), rated on ingest, idempotent on the switch's call id."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from trunkline import billing, cdrs, ids
+from trunkline.money import from_units
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import not_found
+from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.resources import Database, object_id, utcnow
+from trunkline.platform.responses import done, item
+from trunkline.platform.schema import page_of
+from trunkline.schemas.calls import Call, CallDetail, CallIn, IngestResult, Rerate, RerateResult, present
+from trunkline.store import calls as store
+from trunkline.store.listing import fetch_page
+
+router = APIRouter(prefix="/calls", tags=["calls"])
+Reader = Annotated[Principal, caller("calls.read")]
+_BATCH_SCHEMA = {"oneOf": [{"$ref": "#/components/schemas/CallIn"}, {"type": "array", "items": {"$ref": "#/components/schemas/CallIn"}}]}
+
+
+@router.get("", response_model=page_of(Call), summary="List calls")
+def list_calls(request: Request, params: ListQuery, db: Database, who: Reader):
+    where, order_by = params.clauses(store.FIELDS)
+    with db.connect() as conn:
+        count, rows = fetch_page(conn, store.table, who.org_id, where, order_by, params.skip, params.top)
+    return page(request, params, count, [present(row) for row in rows])
+
+
+@router.post(
+    "",
+    response_model=IngestResult,
+    summary="Ingest one CDR or a batch",
+    description="JSON object or array, NDJSON (`application/x-ndjson`) or CSV with a header row (`text/csv`). "
+    "Each call is rated on ingest against the organization's deck. A batch is atomic: any bad record "
+    "rejects it whole (422, every problem listed). A CDR whose call_id is already stored is not stored "
+    "or billed again; it is listed in duplicate_call_ids.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _BATCH_SCHEMA},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def ingest_calls(request: Request, db: Database, who: Annotated[Principal, caller("calls.create")]):
+    media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    body = await request.body()
+
+    def work():
+        batch, _ = cdrs.parse(body, media_type)
+        with db.begin() as conn:
+            deck = request.app.state.decks.get(conn, who.org_id)
+            return billing.ingest(conn, who.org_id, batch, deck, utcnow())
+
+    result = await run_in_threadpool(work)
+    return done(
+        received=result.received,
+        stored=len(result.stored_ids),
+        duplicates=len(result.duplicate_call_ids),
+        duplicate_call_ids=result.duplicate_call_ids,
+        unrated=result.unrated,
+        cost=from_units(result.cost_units),
+        ids=[ids.encode(call_id) for call_id in result.stored_ids],
+    )
+
+
+@router.post(
+    "/rerate",
+    response_model=RerateResult,
+    summary="Re-rate a date range after a deck change",
+    description="Prices every call started in the range (UTC days, inclusive) again with the current deck and "
+    "reports how many changed and by how much. Reports follow at once.",
+)
+def rerate_calls(body: Rerate, request: Request, db: Database, who: Annotated[Principal, caller("calls.update")]):
+    with db.begin() as conn:
+        deck = request.app.state.decks.get(conn, who.org_id)
+        result = billing.rerate(conn, who.org_id, deck, body.start_date, body.end_date, body.account_id, utcnow())
+    return done(
+        calls=result.calls,
+        changed=result.changed,
+        cost_before=from_units(result.cost_before),
+        cost_after=from_units(result.cost_after),
+        difference=from_units(result.cost_after - result.cost_before),
+    )
+
+
+@router.get("/{id}", response_model=CallDetail, summary="Retrieve a call with its cost breakdown")
+def get_call(id: str, db: Database, who: Reader):
+    with db.connect() as conn:
+        row = store.get(conn, who.org_id, object_id(id, "Call"))
+    if row is None:
+        raise not_found("Call")
+    return item({**present(row), "breakdown": billing.breakdown(row)})
+
+

@@ -1,0 +1,105 @@
+"""`/api/reports/call-data` (seed 002): call counts, billed seconds and cost, grouped."""
+
+import csv
+import io
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+
+from trunkline.money import from_units
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import ApiError, invalid, missing
+from trunkline.platform.resources import Database
+from trunkline.platform.responses import done
+from trunkline.platform.schema import MoneyOut, Output
+from trunkline.store import calls as store
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+MAX_DAYS = 3660
+
+
+class ReportRow(Output):
+    day: date | None = None
+    account_id: str | None = None
+    type: str | None = None
+    prefix: str | None = None
+    calls: int
+    answered: int
+    unrated: int
+    billsec: int
+    cost: MoneyOut = Field(description="Sum of rated calls' cost; unrated calls are counted in `unrated`")
+
+
+class Report(Output):
+    success: bool
+    guid: str
+    data: list[ReportRow]
+
+
+def _group_by(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in store.GROUPS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise invalid([{"name": "group_by", "reason": f"use a comma-separated subset of {', '.join(store.GROUPS)}"}])
+    return names
+
+
+@router.get(
+    "/call-data",
+    response_model=Report,
+    summary="Call-data report",
+    description="Totals per group for calls started between start_date and end_date (UTC days, inclusive). "
+    "Send `Accept: text/csv` for CSV.",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def call_data(
+    request: Request,
+    db: Database,
+    who: Annotated[Principal, caller("reports.read")],
+    start_date: Annotated[date | None, Query(description="First day, YYYY-MM-DD (required)")] = None,
+    end_date: Annotated[date | None, Query(description="Last day, inclusive (required)")] = None,
+    account_id: Annotated[str | None, Query(max_length=64)] = None,
+    group_by: Annotated[str, Query(description="Comma-separated: day, account, type, prefix")] = "day",
+):
+    absent = [name for name, value in (("start_date", start_date), ("end_date", end_date)) if value is None]
+    if absent:
+        raise missing(absent)
+    if end_date < start_date:
+        raise ApiError(400, "end_date is before start_date", invalidInputVars=[{"name": "end_date", "reason": "before start_date"}])
+    if (end_date - start_date).days > MAX_DAYS:
+        raise ApiError(400, f"At most {MAX_DAYS} days per report")
+    groups = _group_by(group_by)
+    with db.connect() as conn:
+        rows = store.report(conn, who.org_id, start_date, end_date, account_id, groups)
+    names = {"account": "account_id"}
+    data = [
+        {
+            **{names.get(group, group): getattr(row, group) for group in groups},
+            "calls": row.calls,
+            "answered": row.answered,
+            "unrated": row.unrated,
+            "billsec": row.billsec,
+            "cost": from_units(row.cost),
+        }
+        for row in rows
+    ]
+    if "text/csv" in request.headers.get("accept", ""):
+        columns = [names.get(group, group) for group in groups] + ["calls", "answered", "unrated", "billsec", "cost"]
+        return StreamingResponse(_csv(columns, data), media_type="text/csv")
+    return done(data=data)
+
+
+def _csv(columns: list[str], data: list[dict]):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for index, row in enumerate(data, start=1):
+        writer.writerow(row)
+        if index % 2000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

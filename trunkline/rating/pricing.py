@@ -1,0 +1,111 @@
+"""Exact call pricing (spec §8.2–8.4).
+
+Every amount in a `Breakdown` is a `fractions.Fraction` of units (10⁻⁵): terms
+such as 7 s at 0.00001/min are not whole units, and keeping them exact means
+the cost is rounded once, half up, at the very end. `as_dict()` renders them as
+Decimal currency amounts: exact whenever the fraction has a finite decimal
+expansion (at most 12 places, since every denominator divides 60 × 10⁵ units),
+otherwise rounded half up at 12 places; only `cost` is the billed amount.
+"""
+
+import operator
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from trunkline.money import SCALE, from_units
+
+from .deck import Rate
+
+SECONDS_PER_MINUTE = 60
+# cost = numerator / DENOMINATOR, numerator = minute-priced subtotal × (SCALE + surcharge)
+DENOMINATOR = SECONDS_PER_MINUTE * SCALE
+_MAX_PLACES = 12
+_ZERO = Fraction(0)
+
+
+def round_half_up(amount: Fraction) -> int:
+    """Nearest integer, .5 going up (amounts are never negative)."""
+    return (2 * amount.numerator + amount.denominator) // (2 * amount.denominator)
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """How a call's cost was built; amounts are exact Fractions of units."""
+
+    prefix: str
+    rate_id: int
+    type: str
+    billsec: int
+    within_grace: bool
+    connect_fee: Fraction
+    first_interval_seconds: int
+    first_interval_amount: Fraction
+    free_seconds: int
+    rest_seconds: int
+    rest_intervals: int
+    rest_amount: Fraction
+    subtotal: Fraction
+    surcharge_amount: Fraction
+    cost_units: int
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly view: amounts as Decimal currency, `cost` with five places."""
+        return {
+            "prefix": self.prefix,
+            "rate_id": self.rate_id,
+            "type": self.type,
+            "billsec": self.billsec,
+            "within_grace": self.within_grace,
+            "connect_fee": _decimal(self.connect_fee),
+            "first_interval_seconds": self.first_interval_seconds,
+            "first_interval_amount": _decimal(self.first_interval_amount),
+            "free_seconds": self.free_seconds,
+            "rest_seconds": self.rest_seconds,
+            "rest_intervals": self.rest_intervals,
+            "rest_amount": _decimal(self.rest_amount),
+            "subtotal": _decimal(self.subtotal),
+            "surcharge_amount": _decimal(self.surcharge_amount),
+            "cost": from_units(self.cost_units),
+        }
+
+
+def price(rate: Rate, billsec: int) -> Breakdown:
+    """Price `billsec` billable seconds at `rate`; negative durations are a ValueError."""
+    billsec = operator.index(billsec)
+    if billsec < 0:
+        raise ValueError(f"billsec must not be negative, got {billsec}")
+    if billsec <= rate.grace_period:
+        return Breakdown(
+            rate.prefix, rate.id, rate.type, billsec, True,
+            _ZERO, 0, _ZERO, 0, 0, 0, _ZERO, _ZERO, _ZERO, 0,
+        )
+    after_first = max(billsec - rate.interval_1, 0)
+    free = min(rate.free_seconds, after_first)
+    rest = after_first - free
+    intervals = -(-rest // rate.interval_n)
+    connect_fee = Fraction(rate.connect_fee)
+    first = Fraction(rate.price_1 * rate.interval_1, SECONDS_PER_MINUTE)
+    rest_amount = Fraction(intervals * rate.price_n * rate.interval_n, SECONDS_PER_MINUTE)
+    subtotal = connect_fee + first + rest_amount
+    surcharge = subtotal * rate.postcall_surcharge / SCALE
+    return Breakdown(
+        rate.prefix, rate.id, rate.type, billsec, False,
+        connect_fee, rate.interval_1, first, free, rest, intervals, rest_amount,
+        subtotal, surcharge, round_half_up(subtotal + surcharge),
+    )
+
+
+def _decimal(units: Fraction) -> Decimal:
+    """Units as a currency Decimal with 5 to 12 places (see module docstring)."""
+    amount = units / SCALE
+    for places in range(5, _MAX_PLACES + 1):
+        scaled = amount * 10**places
+        if scaled.denominator == 1:
+            return _fixed(scaled.numerator, places)
+    return _fixed(round_half_up(amount * 10**_MAX_PLACES), _MAX_PLACES)
+
+
+def _fixed(coefficient: int, places: int) -> Decimal:
+    """coefficient × 10^-places, built exactly (no context rounding, unlike scaleb)."""
+    return Decimal(Decimal(coefficient).as_tuple()._replace(exponent=-places))

@@ -1,0 +1,124 @@
+"""Vectorised longest-prefix match for prefixes of up to 18 digits.
+
+A prefix p of length L owns the range [p·10^(18−L), (p+1)·10^(18−L)) of 18-digit
+values, and the ranges of distinct prefixes are nested or disjoint. At load they
+are flattened into sorted, non-overlapping segments labelled with the deepest
+range (the longest prefix), so matching a number right-padded with zeros to 18
+digits means finding the segment that holds its value. A table over the first
+`bucket_digits` digits names that segment directly for most numbers; buckets
+split by longer prefixes get a short branchless binary search. Padding can put a
+number shorter than a prefix inside its range ("44" → 4400…0 lies in "440"); such
+matches are walked up to the longest enclosing prefix no longer than the number.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+DIGITS = 18
+POW10 = 10 ** np.arange(DIGITS + 1, dtype=np.int64)
+
+
+class PrefixIndex:
+    """Labels are positions in `prefixes`; prefixes longer than 18 digits are
+    left out (the caller must handle numbers that could match them)."""
+
+    def __init__(self, prefixes: Sequence[str], bucket_digits: int = 6) -> None:
+        count = len(prefixes)
+        lengths = np.fromiter(map(len, prefixes), np.int64, count)
+        short = np.flatnonzero(lengths <= DIGITS)
+        values = np.array([int(prefixes[i]) for i in short], dtype=np.int64)
+        size = POW10[DIGITS - lengths[short]]
+        start = values * size
+        end = start + size
+
+        # One sentinel slot at the end, so label -1 reads length 0 and parent -1.
+        self.lengths = np.zeros(count + 1, np.int64)
+        self.lengths[:count] = lengths
+        self.parent = np.full(count + 1, -1, np.int64)
+        self.parent[short] = _parents(values, lengths[short], short)
+        ends = np.zeros(count + 1, np.int64)
+        ends[short] = end
+        self.bounds, self.labels = _segments(start, end, short, self.parent, ends)
+
+        step = int(POW10[DIGITS - bucket_digits])
+        bucket_start = np.arange(10**bucket_digits, dtype=np.int64) * step
+        first = np.searchsorted(self.bounds, bucket_start, "right") - 1
+        last = np.searchsorted(self.bounds, bucket_start + (step - 1), "right") - 1
+        self._step = step
+        self._table = first | ((last - first) << 32)
+
+    def lookup(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Label of the longest prefix of each number, or -1.
+
+        `values` are the numbers' first 18 digits, right-padded with zeros, as
+        int64; `lengths` their full digit counts.
+        """
+        entry = self._table[values // self._step]
+        segment = entry & 0xFFFFFFFF
+        busy = np.flatnonzero(entry >> 32)
+        if busy.size:
+            segment[busy] = self._search(values[busy], segment[busy], (entry[busy] >> 32) + 1)
+        label = self.labels[segment]
+        walk = np.flatnonzero(self.lengths[label] > lengths)
+        while walk.size:
+            label[walk] = self.parent[label[walk]]
+            walk = walk[(label[walk] >= 0) & (self.lengths[label[walk]] > lengths[walk])]
+        return label
+
+    def _search(self, values: np.ndarray, low: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """Last segment starting at or before each value, within [low, low + size)."""
+        for _ in range(int(size.max()).bit_length()):
+            half = size >> 1
+            middle = low + half
+            low = np.where(self.bounds[middle] <= values, middle, low)
+            size -= half
+        return low
+
+
+def _parents(values: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Label of each prefix's longest proper prefix in the set, or -1."""
+    parent = np.full(len(values), -1, np.int64)
+    for length in np.unique(lengths):
+        own = lengths == length
+        order = np.argsort(values[own])
+        keys, owners = values[own][order], labels[own][order]
+        longer = np.flatnonzero(lengths > length)
+        heads = values[longer] // POW10[lengths[longer] - length]
+        at = np.minimum(np.searchsorted(keys, heads), len(keys) - 1)
+        hit = keys[at] == heads
+        parent[longer[hit]] = owners[at[hit]]  # later (longer) lengths overwrite
+    return parent
+
+
+def _segments(start, end, labels, parent, ends) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted segment starts (from 0) and the label owning each segment (-1: none).
+
+    A segment starting where a prefix starts belongs to the deepest prefix
+    starting there. One starting where prefix i ends belongs to the deepest
+    ancestor of i still open there (nested ranges: all ranges holding that point
+    and starting before it enclose i).
+    """
+    order = np.lexsort((-ends[labels], start))  # by start, outer ranges first
+    start, labels = start[order], labels[order]
+    deepest = np.append(start[1:] != start[:-1], True)
+    start_points, start_labels = start[deepest], labels[deepest]
+
+    end_points, first = np.unique(ends[labels], return_index=True)
+    owner = parent[labels[first]]
+    open_ = np.flatnonzero(owner >= 0)
+    while open_.size:
+        closed = open_[ends[owner[open_]] == end_points[open_]]
+        owner[closed] = parent[owner[closed]]
+        open_ = closed[owner[closed] >= 0]
+
+    points = np.concatenate(([0], end_points, start_points))
+    owners = np.concatenate(([-1], owner, start_labels))
+    rank = np.concatenate(([0], np.ones(len(end_points)), np.full(len(start_points), 2)))
+    order = np.lexsort((rank, points))
+    points, owners = points[order], owners[order]
+    last = np.append(points[1:] != points[:-1], True)
+    keep = last & (points < POW10[DIGITS])
+    points, owners = points[keep], owners[keep]
+    change = np.append(True, owners[1:] != owners[:-1])
+    return points[change], owners[change]

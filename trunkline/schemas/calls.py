@@ -1,0 +1,163 @@
+"""Call detail records: what a switch sends, and what the API shows back."""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, model_validator
+
+from trunkline import ids
+from trunkline.money import from_units
+from trunkline.platform.schema import ApiId, Input, MoneyOut, Output
+
+
+def _utc(moment: datetime) -> datetime:
+    """Switches often send local wall-clock time without an offset; it is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Moment = Annotated[datetime, AfterValidator(_utc)]
+Text64 = Annotated[str, Field(max_length=64)]
+
+
+class Direction(StrEnum):
+    inbound = "inbound"
+    outbound = "outbound"
+    internal = "internal"
+
+
+class CallIn(Input):
+    """One CDR. `duration` and `billsec` may be left out when the timestamps tell them."""
+
+    call_id: Annotated[str, Field(min_length=1, max_length=128, description="The switch's id; a re-sent CDR is not stored twice")]
+    account_id: Text64 | None = None
+    caller: Text64 | None = None
+    callee: Annotated[str, Field(min_length=1, max_length=64, description="Dialled number, rated by longest prefix")]
+    start: Moment
+    answer: Moment | None = None
+    end: Moment | None = None
+    duration: Annotated[int, Field(ge=0, le=10**7)] | None = None
+    billsec: Annotated[int, Field(ge=0, le=10**7, description="Billable seconds; 0 = not answered")] | None = None
+    disposition: Annotated[str, Field(max_length=32)] | None = None
+    hangup_cause: Text64 | None = None
+    direction: Direction | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "CallIn":
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end is before start")
+        if self.answer is not None and (self.answer < self.start or (self.end is not None and self.answer > self.end)):
+            raise ValueError("answer is outside start..end")
+        if self.duration is None:
+            if self.end is None:
+                raise ValueError("send duration or end")
+            self.duration = int((self.end - self.start).total_seconds())
+        if self.billsec is None:
+            if self.answer is None:
+                self.billsec = 0
+            elif self.end is not None:
+                self.billsec = int((self.end - self.answer).total_seconds())
+            else:
+                raise ValueError("send billsec, or answer and end")
+        if self.billsec > self.duration:
+            raise ValueError("billsec exceeds duration")
+        return self
+
+
+class CallStatus(StrEnum):
+    rated = "rated"
+    unrated = "unrated"
+
+
+class Call(Output):
+    id: ApiId
+    call_id: str
+    account_id: str | None
+    caller: str | None
+    callee: str
+    start: datetime
+    answer: datetime | None
+    end: datetime | None
+    duration: int
+    billsec: int
+    disposition: str | None
+    hangup_cause: str | None
+    direction: Direction | None
+    status: CallStatus
+    unrated_reason: str | None
+    cost: MoneyOut | None = Field(description="Null when unrated: never a silent 0")
+    rate_id: ApiId | None
+    prefix: str | None
+    rate_type: str | None
+    created_at: datetime
+    rated_at: datetime
+
+
+class CallDetail(Call):
+    breakdown: dict[str, Any] | None = Field(description="How the cost was built, from the rate as it was when rated")
+
+
+class IngestResult(Output):
+    success: bool
+    guid: str
+    received: int
+    stored: int
+    duplicates: int = Field(description="CDRs already stored (same call_id): not stored or billed again")
+    duplicate_call_ids: list[str]
+    unrated: int
+    cost: MoneyOut = Field(description="Total cost of the newly stored calls")
+    ids: list[ApiId] = Field(description="Ids of the stored calls, in input order (duplicates left out)")
+
+
+class Rerate(Input):
+    start_date: date
+    end_date: date = Field(description="Inclusive")
+    account_id: Text64 | None = None
+
+
+class RerateResult(Output):
+    success: bool
+    guid: str
+    calls: int
+    changed: int
+    cost_before: MoneyOut
+    cost_after: MoneyOut
+    difference: MoneyOut
+
+
+class Quote(Output):
+    number: str
+    normalized: str | None
+    duration: int
+    status: CallStatus
+    unrated_reason: str | None
+    cost: MoneyOut | None
+    rate: dict[str, Any] | None
+    breakdown: dict[str, Any] | None
+
+
+def present(row) -> dict[str, Any]:
+    """A stored call as the API shows it."""
+    return {
+        "id": ids.encode(row.id),
+        "call_id": row.call_id,
+        "account_id": row.account_id,
+        "caller": row.caller,
+        "callee": row.callee,
+        "start": row.start_at,
+        "answer": row.answer_at,
+        "end": row.end_at,
+        "duration": row.duration,
+        "billsec": row.billsec,
+        "disposition": row.disposition,
+        "hangup_cause": row.hangup_cause,
+        "direction": row.direction,
+        "status": "rated" if row.rated else "unrated",
+        "unrated_reason": row.unrated_reason,
+        "cost": from_units(row.cost) if row.cost is not None else None,
+        "rate_id": ids.encode(row.rate_id) if row.rate_id else None,
+        "prefix": row.prefix,
+        "rate_type": row.rate_type,
+        "created_at": row.created_at,
+        "rated_at": row.rated_at,
+    }
