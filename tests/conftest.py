@@ -4,6 +4,7 @@ Every API test runs once per backend. PostgreSQL and Redis are used when they an
 under CI=true they are mandatory and a missing one fails the run instead of skipping.
 """
 
+import atexit
 import os
 import socket
 import threading
@@ -29,7 +30,7 @@ REDIS_URL = os.environ.get("TRUNKLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/1
 
 
 def reachable(url: str) -> bool:
-    host_port = url.split("@")[-1].split("/")[0]
+    host_port = url.split("://", 1)[-1].split("/")[0].split("@")[-1]
     host, _, port = host_port.partition(":")
     try:
         with socket.create_connection((host, int(port)), timeout=1):
@@ -53,15 +54,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fresh_postgres_database(worker: str) -> str:
-    """A new, empty database for this test worker; returns its URL."""
-    base, _, _ = POSTGRES_URL.rpartition("/")
-    name = f"trunkline_test_{worker}"
+def _postgres_admin(*statements: str) -> None:
     admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        for statement in statements:
+            conn.execute(text(statement))
     admin.dispose()
+
+
+def fresh_postgres_database(worker: str) -> str:
+    """A new, empty database for this test worker; returns its URL.
+
+    The pid keeps concurrent test sessions (two developers, two CI jobs) from dropping each other's
+    database; it is dropped when the session ends.
+    """
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    name = f"trunkline_test_{worker}_{os.getpid()}"
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    _postgres_admin(drop, f'CREATE DATABASE "{name}"')
+    atexit.register(_postgres_admin, drop)
     return f"{base}/{name}"
 
 

@@ -1,21 +1,35 @@
-"""The `trunkline` command: serve the API, manage tokens, import rate decks."""
+"""The `trunkline` command: serve the API, manage tokens, import rate decks and calls, rate CDR files."""
 
+import csv
+import os
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy.exc import SQLAlchemyError
 
-from trunkline import decks, ids
+from trunkline import billing, cdr_files, decks, ids
 from trunkline.app import prepare
 from trunkline.config import Settings
 from trunkline.platform import scopes
 from trunkline.platform.requestlog import RequestLogWriter
 from trunkline.platform.resources import utcnow
+from trunkline.rating import BulkRater, Deck
 from trunkline.store import call_rates, identity
 from trunkline.store.db import make_engine
+from trunkline.store.tables import organizations
 
 app = typer.Typer(help="Trunkline: telecom platform API. Settings come from TRUNKLINE_* variables (see README).", no_args_is_help=True)
 rates = typer.Typer(help="Rate decks.", no_args_is_help=True)
@@ -23,6 +37,8 @@ tokens = typer.Typer(help="API tokens (direct database access: for the operator 
 requests_log = typer.Typer(help="The request log.", no_args_is_help=True)
 app.add_typer(rates, name="rates")
 app.add_typer(tokens, name="tokens")
+calls = typer.Typer(help="Calls (CDRs) in the server's database.", no_args_is_help=True)
+app.add_typer(calls, name="calls")
 app.add_typer(requests_log, name="requests")
 console = Console(stderr=True, soft_wrap=True)
 OrgOption = Annotated[str | None, typer.Option("--org", help="Organization id (default: the operator's)")]
@@ -30,6 +46,8 @@ OrgOption = Annotated[str | None, typer.Option("--org", help="Organization id (d
 
 def _org(conn, org: str | None) -> int:
     org_id = ids.decode(org) if org else identity.operator_org(conn)
+    if org_id is not None and org and identity.get(conn, organizations, org_id, org_id) is None:
+        org_id = None
     if org_id is None:
         console.print("[red]No such organization (start the server once to create the operator's)[/red]")
         raise typer.Exit(2)
@@ -43,8 +61,8 @@ def _engine(settings: Settings):
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address [default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port [default: 8887]")] = None,
+    host: Annotated[str | None, typer.Option(help="Listen address \\[default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port \\[default: 8887]")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes (give each a TRUNKLINE_WORKER_ID range in production)")] = 1,
 ) -> None:
     """Migrate the schema, create the operator's organization on first start, and serve the API."""
@@ -99,23 +117,198 @@ def import_rates(
     org: OrgOption = None,
 ) -> None:
     """Import a CSV rate deck: all rows or none; every bad row is reported with its line number."""
-    size = file.stat().st_size
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress, file.open(newline="", encoding="utf-8-sig") as handle:
-        task = progress.add_task("validating", total=max(1, size))
-        deck = decks.read(_counting(handle, progress, task))
-        progress.update(task, completed=size)
-        if deck.error_count:
-            for error in deck.errors:
-                console.print(f"line {error.line}: {error.field or '-'}: {error.reason}")
-            console.print(f"[red]{deck.error_count} bad row(s); nothing was imported[/red]")
-            raise typer.Exit(1)
+    with _file_progress() as progress:
+        deck = _read_deck(file, progress, "nothing was imported")
         engine = _engine(Settings())
-        saving = progress.add_task("saving", total=len(deck.rows))
+        saving = progress.add_task("saving", total=max(1, len(deck.rows)), records=f"{len(deck.rows):,} rates")
         with engine.begin() as conn:
             inserted, updated = call_rates.load(conn, _org(conn, org), deck.rows, replace, utcnow())
-        progress.update(saving, completed=len(deck.rows))
+        progress.update(saving, completed=max(1, len(deck.rows)))
     console.print(f"{len(deck.rows)} rates: {inserted} new, {updated} updated")
+
+
+def _list(problems: cdr_files.Problems, what: str) -> None:
+    for problem in problems.listed:
+        console.print(str(problem), highlight=False, markup=False)
+    if problems.count > len(problems.listed):
+        console.print(f"... and {problems.count - len(problems.listed)} more {what}")
+
+
+def _file_progress() -> Progress:
+    """A bar over a file's bytes; tasks carry a `records` text such as "1,200 CDRs"."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[records]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    return Progress(*columns, console=console)
+
+
+@app.command(epilog="Exit status: 0 every CDR valid; 1 nothing written (bad deck or CDR header); 3 written, but some CDRs invalid.")
+def rate(
+    deck: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Rate deck CSV (the `rates import` format)")],
+    cdrs: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="CDR CSV with a header naming at least callee and billsec")],
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Rated CSV to write")],
+    chunk_size: Annotated[int, typer.Option(min=1, help="CDRs rated per chunk (bounds memory)")] = 100_000,
+) -> None:
+    """Rate a CDR file offline: no server, no database.
+
+    The deck is validated like an API import: a bad deck aborts, every bad
+    line listed, nothing written. Each CDR is matched by longest prefix and
+    priced exactly (SPEC §8), in chunks, so files of any size stream through.
+
+    The output has the input's columns, unchanged, plus status (rated or
+    unrated), unrated_reason, prefix, rate_type and cost (5 decimal places;
+    empty when unrated, never 0). It appears only when complete (written to
+    OUT.part, then renamed).
+
+    Invalid CDRs (no callee; billsec not a whole number from 0 to 10000000)
+    are never priced: they are written as unrated with reason invalid_cdr,
+    listed with their line numbers, and the exit status is 3.
+    """
+    started = time.perf_counter()
+    with _file_progress() as progress:
+        deck_read = _read_deck(deck, progress, "nothing was written")
+        if not deck_read.rows:
+            progress.console.print("[red]The deck has no rates; nothing was written[/red]")
+            raise typer.Exit(1)
+        rater = BulkRater(Deck(cdr_files.deck_rates(deck_read.rows)))
+        size = cdrs.stat().st_size
+        partial = out.with_name(out.name + ".part")
+        with cdrs.open(newline="", encoding="utf-8-sig") as source:
+            try:
+                job = cdr_files.CsvRating(rater, source, chunk_size)
+            except cdr_files.FileError as exc:
+                progress.console.print(f"[red]{escape(str(cdrs))}: {escape(str(exc))}; nothing was written[/red]")
+                raise typer.Exit(1) from None
+            task = progress.add_task("rating", total=max(1, size), records="0 CDRs")
+            try:
+                with partial.open("w", newline="", encoding="utf-8") as sink:
+                    for summary in job.run(sink):
+                        progress.update(task, completed=source.buffer.tell(), records=f"{summary.rows:,} CDRs")
+            except cdr_files.FileError as exc:
+                partial.unlink(missing_ok=True)
+                progress.console.print(f"[red]{escape(str(cdrs))}: {escape(str(exc))}; nothing was written[/red]")
+                raise typer.Exit(1) from None
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            progress.update(task, completed=size)
+        os.replace(partial, out)
+    summary, elapsed = job.summary, time.perf_counter() - started
+    _list(summary.problems, "invalid CDRs")
+    console.print(
+        f"{summary.rows:,} CDRs: {summary.rated:,} rated, {summary.unrated:,} unrated"
+        f" ({summary.invalid:,} invalid), total cost {cdr_files.format_units(summary.cost_units)}"
+        f" in {elapsed:.1f} s ({summary.rows / max(elapsed, 1e-9):,.0f} CDRs/s) -> {out}"
+    )
+    if summary.invalid:
+        console.print(f"[red]{summary.invalid:,} invalid CDR(s) written as unrated ({cdr_files.INVALID_CDR})[/red]")
+        raise typer.Exit(3)
+
+
+@calls.command(
+    "import",
+    epilog="Exit status: 0 all stored or already there; 1 bad records or a failed batch (see above); 2 bad options.",
+)
+def import_calls(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CDR file: CSV with a header row, NDJSON or JSON")],
+    org: OrgOption = None,
+    format: Annotated[str | None, typer.Option("--format", help="csv, ndjson or json \\[default: from the file name]")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="CDRs stored per transaction")] = 10_000,
+) -> None:
+    """Load CDRs into the database, rated on ingest as POST /api/calls does.
+
+    Direct database access (TRUNKLINE_* settings; the schema is migrated
+    first). Records are validated as the API validates them and stored in
+    batches, each in its own transaction: all of a batch or none of it. A CDR
+    whose call_id is already stored is skipped and counted as a duplicate,
+    never stored or billed twice.
+
+    If a batch holds a bad record, or fails to store, neither it nor any later
+    batch is stored; earlier batches stay. The rest of the file is still read
+    so that every bad record is listed. Fix the file and run the command
+    again: calls already stored are recognised by call_id and skipped.
+
+    A JSON file (one object or an array) is read and validated whole: one bad
+    record and nothing is stored. Use NDJSON or CSV for big files.
+    """
+    fmt = format or cdr_files.guess_format(file.name)
+    if fmt not in cdr_files.FORMATS:
+        console.print(f"[red]Say --format {' / '.join(cdr_files.FORMATS)}: cannot tell from {escape(file.name)!r}[/red]")
+        raise typer.Exit(2)
+    engine = _engine(Settings())
+    with engine.connect() as conn:
+        org_id = _org(conn, org)
+    cache, problems, totals = billing.DeckCache(), cdr_files.Problems(), billing.Ingested()
+    stopped_at, failure, started = None, None, time.perf_counter()
+    size = file.stat().st_size
+    try:
+        with _file_progress() as progress, file.open("rb") as handle:
+            task = progress.add_task("importing", total=max(1, size), records="0 CDRs")
+            for batch in cdr_files.read_batches(handle, fmt, batch_size):
+                for problem in batch.problems:
+                    problems.add(problem)
+                if stopped_at is None and batch.problems:
+                    stopped_at = batch.last
+                if stopped_at is None:
+                    try:
+                        with engine.begin() as conn:
+                            done = billing.ingest(conn, org_id, batch.calls, cache.get(conn, org_id), utcnow())
+                    except SQLAlchemyError as exc:
+                        stopped_at, failure = batch.last, exc
+                    else:
+                        totals.stored_ids += done.stored_ids
+                        totals.duplicate_call_ids += done.duplicate_call_ids
+                        totals.unrated += done.unrated
+                        totals.cost_units += done.cost_units
+                totals.received += len(batch.calls) + len({p.where for p in batch.problems})
+                progress.update(task, completed=handle.tell(), records=f"{totals.received:,} CDRs")
+            progress.update(task, completed=size)
+    except cdr_files.FileError as exc:
+        stored = len(totals.stored_ids)
+        outcome = f"{stored:,} calls stored before this stay (re-running is safe)" if stored else "nothing was stored"
+        console.print(f"[red]{escape(str(file))}: {escape(str(exc))}; {outcome}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    elapsed = time.perf_counter() - started
+    _list(problems, "problems")
+    stored = len(totals.stored_ids)
+    console.print(
+        f"{totals.received:,} CDRs read: {stored:,} stored, {len(totals.duplicate_call_ids):,} duplicates,"
+        f" {totals.unrated:,} unrated, total cost {cdr_files.format_units(totals.cost_units)}"
+        f" in {elapsed:.1f} s ({totals.received / max(elapsed, 1e-9):,.0f} CDRs/s)"
+    )
+    if stopped_at is not None:
+        reason = f"storing failed: {escape(str(failure))}" if failure else f"{problems.count} problem(s)"
+        console.print(
+            f"[red]Stopped at the batch ending at {stopped_at} ({reason}); nothing from there on was stored."
+            " Earlier batches stay: fix the file and run again (stored calls are skipped by call_id).[/red]"
+        )
+        raise typer.Exit(1)
+
+
+def _read_deck(path: Path, progress: Progress, outcome: str) -> decks.DeckRead:
+    """The validated deck, or exit 1 with every bad line listed."""
+    size = path.stat().st_size
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        task = progress.add_task("reading deck", total=max(1, size), records="")
+        try:
+            deck = decks.read(_counting(handle, progress, task))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            progress.console.print(f"[red]{escape(str(path))}: cannot be read as a CSV deck: {escape(str(exc))}; {outcome}[/red]")
+            raise typer.Exit(1) from None
+        progress.update(task, completed=size)
+    if deck.error_count:
+        for error in deck.errors:
+            progress.console.print(f"line {error.line}: {error.field or '-'}: {error.reason}", markup=False, highlight=False)
+        progress.console.print(f"[red]{deck.error_count} bad row(s) in the deck; {outcome}[/red]")
+        raise typer.Exit(1)
+    return deck
 
 
 def _counting(handle, progress: Progress, task):

@@ -88,7 +88,11 @@ def get_organization(id: str, db: Database, who: Reader):
 
 @router.patch("/{id}", response_model=Done, summary="Rename an organization or set its rate limits")
 def update_organization(
-    id: str, body: OrganizationUpdate, db: Database, who: Annotated[Principal, caller("organizations.update")]
+    id: str,
+    body: OrganizationUpdate,
+    request: Request,
+    db: Database,
+    who: Annotated[Principal, caller("organizations.update")],
 ):
     values = changes(body, nullable=frozenset({"rate_limit_get", "rate_limit_other"}))
     if values.keys() - {"name"}:
@@ -97,11 +101,14 @@ def update_organization(
     with db.begin() as conn:
         if not identity.change(conn, organizations, org_id if who.is_operator else who.org_id, org_id, values):
             raise not_found("Organization")
+    request.app.state.authenticator.forget(org_id=org_id)  # new limits apply at once
     return done()
 
 
 @router.delete("/{id}", response_model=Done, summary="Delete a customer organization and all its data")
-def delete_organization(id: str, db: Database, who: Annotated[Principal, caller("organizations.delete")]):
+def delete_organization(
+    id: str, request: Request, db: Database, who: Annotated[Principal, caller("organizations.delete")]
+):
     _operator_only(who)
     org_id = object_id(id, "Organization")
     if org_id == who.org_id:
@@ -109,4 +116,5 @@ def delete_organization(id: str, db: Database, who: Annotated[Principal, caller(
     with db.begin() as conn:
         if not identity.remove(conn, organizations, org_id, org_id):
             raise not_found("Organization")
+    request.app.state.authenticator.forget(org_id=org_id)
     return done()

@@ -66,5 +66,5 @@ def revoke_token(id: str, request: Request, db: Database, who: Annotated[Princip
         if identity.get(conn, tokens, who.org_id, token_id) is None:
             raise not_found("Token")
         identity.revoke_token(conn, who.org_id, token_id)
-    request.app.state.authenticator.forget(token_id)
+    request.app.state.authenticator.forget(token_id=token_id)
     return done()

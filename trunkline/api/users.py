@@ -25,6 +25,17 @@ def _no_escalation(who: Principal, wanted: list[str] | None) -> None:
         raise ApiError(403, "A user cannot be given scopes the caller does not hold")
 
 
+def _target(conn, who: Principal, id: str):
+    """The user to change or delete; one holding more than the caller is off limits,
+    or setting its password would hand the caller its scopes."""
+    row = identity.get(conn, users, who.org_id, object_id(id, "User"))
+    if row is None:
+        raise not_found("User")
+    if not scopes.covers(who.scopes, frozenset(row.scopes)):
+        raise ApiError(403, "This user holds scopes the caller does not")
+    return row
+
+
 @router.get("", response_model=page_of(User), summary="List console users")
 def list_users(request: Request, params: ListQuery, db: Database, who: Reader):
     where, order_by = params.clauses(identity.USER_FIELDS)
@@ -61,14 +72,16 @@ def update_user(id: str, body: UserUpdate, request: Request, db: Database, who: 
         values["password_hash"] = request.app.state.passwords.hash(body.password.get_secret_value())
         del values["password"]
     with db.begin() as conn:
-        if not identity.change(conn, users, who.org_id, object_id(id, "User"), values):
-            raise not_found("User")
+        user_id = _target(conn, who, id).id
+        identity.change(conn, users, who.org_id, user_id, values)
+    request.app.state.authenticator.forget(user_id=user_id)  # old password and scopes stop working at once
     return done()
 
 
 @router.delete("/{id}", response_model=Done, summary="Delete a console user")
-def delete_user(id: str, db: Database, who: Annotated[Principal, caller("users.delete")]):
+def delete_user(id: str, request: Request, db: Database, who: Annotated[Principal, caller("users.delete")]):
     with db.begin() as conn:
-        if not identity.remove(conn, users, who.org_id, object_id(id, "User")):
-            raise not_found("User")
+        user_id = _target(conn, who, id).id
+        identity.remove(conn, users, who.org_id, user_id)
+    request.app.state.authenticator.forget(user_id=user_id)
     return done()

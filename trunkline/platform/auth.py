@@ -4,7 +4,8 @@ Credentials, in order: `Authorization: Bearer <token>`, the `access_token` query
 parameter (seed 001, for clients that cannot send headers), or
 `Authorization: Basic email:password` of a console user (seed 002's `curl -u`).
 A verified credential is cached for a couple of seconds so the hot path makes no
-database read; revocation in this process drops the cache entry at once.
+database read; revoking a token, changing or deleting a user and changing or deleting
+an organization drop the affected entries in this process at once.
 After authentication the same dependency checks the IP allow-list, the route's
 scope and the organization's rate limit.
 """
@@ -60,11 +61,15 @@ class Authenticator:
         self.limiter = limiter
         self._cache: dict[str, tuple[float, Principal]] = {}
 
-    def forget(self, token_id: int) -> None:
-        """Drop cached copies of a token (after revocation)."""
+    def forget(self, *, token_id: int | None = None, user_id: int | None = None, org_id: int | None = None) -> None:
+        """Drop cached credentials of a token, a user (and the tokens it made) or a whole organization."""
         for key, (_, principal) in list(self._cache.items()):
-            if principal.token_id == token_id:
-                del self._cache[key]
+            if (
+                (token_id is not None and principal.token_id == token_id)
+                or (user_id is not None and principal.user_id == user_id)
+                or (org_id is not None and principal.org_id == org_id)
+            ):
+                self._cache.pop(key, None)
 
     async def authenticate(self, request: Request) -> Principal:
         header = request.headers.get("authorization", "")
@@ -157,10 +162,18 @@ class Authenticator:
         )
 
 
+class _DocumentedBasic(HTTPBasic):
+    """HTTPBasic in the OpenAPI document only: FastAPI's own parsing would answer malformed or
+    non-ASCII credentials with its bare 401 before `Authenticator` sees them."""
+
+    async def __call__(self, request: Request) -> None:
+        return None
+
+
 # Declared for OpenAPI: the three ways to present a credential. Extraction itself is ours.
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/oauth/token", scopes=scopes.DESCRIPTIONS, auto_error=False)
 _query = APIKeyQuery(name="access_token", auto_error=False, description="Token for clients that cannot send headers")
-_basic = HTTPBasic(auto_error=False, description="Console user email:password")
+_basic = _DocumentedBasic(scheme_name="HTTPBasic", auto_error=False, description="Console user email:password")
 
 
 async def authorize(

@@ -16,6 +16,7 @@ from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -140,7 +141,10 @@ class BodyDecodingMiddleware:
             )
         raw = await _read(receive)
         if media_type == "multipart/form-data":
-            form = await Request(scope, _replay(raw)).form()
+            try:
+                form = await Request(scope, _replay(raw)).form()
+            except HTTPException as exc:  # no boundary, or a malformed part: the client's fault
+                raise ApiError(400, f"Malformed multipart body: {exc.detail}") from None
             if any(isinstance(value, UploadFile) for _, value in form.multi_items()):
                 _check_conflicts(query, {})
                 return scope, _replay(raw)  # a file upload: the route reads it itself

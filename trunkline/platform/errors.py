@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from trunkline.platform.responses import JSONResponse, current_guid
 
@@ -87,6 +88,8 @@ def _validation_error(exc: RequestValidationError) -> ApiError:
     missing_names, problems = [], []
     in_body = False
     for err in exc.errors():
+        if err["type"] == "json_invalid":  # JSON bodies pass the body middleware unparsed
+            return ApiError(400, f"Malformed JSON body: {err.get('ctx', {}).get('error', err['msg'])}")
         where, *path = err["loc"]
         in_body = in_body or where == "body"
         name = ".".join(str(part) for part in path) or str(where)
@@ -109,6 +112,16 @@ def _validation_error(exc: RequestValidationError) -> ApiError:
     return error
 
 
+def _allowed(request: Request) -> list[str]:
+    """The verbs some route serves at this path (probed: routes nest inside included routers)."""
+    verbs = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    routes = request.app.router.routes
+    return [
+        verb for verb in verbs
+        if any(route.matches({**request.scope, "method": verb})[0] is Match.FULL for route in routes)
+    ]
+
+
 def install(app: FastAPI) -> None:
     """Route every error FastAPI and Starlette raise through the one body."""
 
@@ -119,7 +132,10 @@ def install(app: FastAPI) -> None:
         message = {404: "No such route", 405: "Method not allowed on this route"}.get(
             exc.status_code, str(exc.detail)
         )
-        return await on_api_error(request, ApiError(exc.status_code, message, headers=exc.headers))
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette names only the first route's methods; a path has one route per verb
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed(request))}
+        return await on_api_error(request, ApiError(exc.status_code, message, headers=headers))
 
     async def on_validation_error(request: Request, exc: RequestValidationError):
         return await on_api_error(request, _validation_error(exc))

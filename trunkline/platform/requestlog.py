@@ -8,6 +8,7 @@ id only, and secret-looking query parameters are masked.
 
 import asyncio
 import logging
+import threading
 import time
 import traceback
 import uuid
@@ -25,8 +26,14 @@ from trunkline.store.tables import request_log
 access_log = logging.getLogger("trunkline.access")
 error_log = logging.getLogger("trunkline.error")
 
-SECRET_PARAMS = {"access_token", "password", "secret", "token", "client_secret", "api_key"}
+# A parameter whose name contains any of these (admin_password, refresh_token, x-api-key…) is masked.
+SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "api-key", "authorization", "signature")
 MASK = "[redacted]"
+
+
+def _is_secret(name: str) -> bool:
+    name = name.lower()
+    return any(word in name for word in SECRET_WORDS)
 
 
 def redact_query(query: str) -> str:
@@ -34,7 +41,7 @@ def redact_query(query: str) -> str:
     if not query:
         return ""
     pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(k, MASK if k.lower() in SECRET_PARAMS else v) for k, v in pairs])
+    return urlencode([(k, MASK if _is_secret(k) else v) for k, v in pairs])
 
 
 class RequestLogWriter:
@@ -46,15 +53,18 @@ class RequestLogWriter:
         self.flush_every = flush_every
         self._pending: list[dict] = []
         self._task: asyncio.Task | None = None
+        self._flushing = threading.Lock()
 
     def add(self, record: dict) -> None:
         self._pending.append(record)
 
     def flush_sync(self) -> None:
-        rows, self._pending = self._pending, []
-        if rows:
-            with self.engine.begin() as connection:
-                connection.execute(insert(request_log), rows)
+        # Locked so a lookup waits for a batch the background loop is still writing.
+        with self._flushing:
+            rows, self._pending = self._pending, []
+            if rows:
+                with self.engine.begin() as connection:
+                    connection.execute(insert(request_log), rows)
 
     async def flush(self) -> None:
         await run_in_threadpool(self.flush_sync)
@@ -112,10 +122,10 @@ class RequestLogMiddleware:
         state["guid"] = guid
         started = time.perf_counter()
         status = 500
-        response_started = False
+        response_started = recorded = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, recorded
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
@@ -123,6 +133,10 @@ class RequestLogMiddleware:
                 headers.append((b"x-request-id", guid.encode()))
                 headers.extend(state.get("extra_headers", ()))
                 message["headers"] = headers
+            elif message["type"] == "http.response.body" and not message.get("more_body", False) and not recorded:
+                # Before the last byte leaves: a client that looks its guid up at once must find it.
+                recorded = True
+                self._record(scope, state, guid, status, started)
             await send(message)
 
         try:
@@ -135,7 +149,8 @@ class RequestLogMiddleware:
                 )
                 await response(scope, receive, send_with_headers)
         finally:
-            self._record(scope, state, guid, status, started)
+            if not recorded:
+                self._record(scope, state, guid, status, started)
 
     def _record(self, scope: Scope, state: dict, guid: str, status: int, started: float) -> None:
         latency_ms = int((time.perf_counter() - started) * 1000)

@@ -101,7 +101,7 @@ def _segments(start, end, labels, parent, ends) -> tuple[np.ndarray, np.ndarray]
     """
     order = np.lexsort((-ends[labels], start))  # by start, outer ranges first
     start, labels = start[order], labels[order]
-    deepest = np.append(start[1:] != start[:-1], True)
+    deepest = _last_of_runs(start)
     start_points, start_labels = start[deepest], labels[deepest]
 
     end_points, first = np.unique(ends[labels], return_index=True)
@@ -117,8 +117,14 @@ def _segments(start, end, labels, parent, ends) -> tuple[np.ndarray, np.ndarray]
     rank = np.concatenate(([0], np.ones(len(end_points)), np.full(len(start_points), 2)))
     order = np.lexsort((rank, points))
     points, owners = points[order], owners[order]
-    last = np.append(points[1:] != points[:-1], True)
-    keep = last & (points < POW10[DIGITS])
+    keep = _last_of_runs(points) & (points < POW10[DIGITS])
     points, owners = points[keep], owners[keep]
     change = np.append(True, owners[1:] != owners[:-1])
     return points[change], owners[change]
+
+
+def _last_of_runs(values: np.ndarray) -> np.ndarray:
+    """Mask of the last element of each run of equal values."""
+    last = np.ones(len(values), bool)
+    last[:-1] = values[1:] != values[:-1]
+    return last

@@ -13,7 +13,10 @@ from trunkline.platform.schema import ApiId, Input, MoneyOut, Output
 
 def _utc(moment: datetime) -> datetime:
     """Switches often send local wall-clock time without an offset; it is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: a 422, not a 500
+        raise ValueError("outside the supported date range in UTC") from None
 
 
 Moment = Annotated[datetime, AfterValidator(_utc)]

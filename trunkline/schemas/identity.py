@@ -1,7 +1,7 @@
 """Organizations, console users and API tokens: bodies and output."""
 
 import ipaddress
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field, SecretStr
@@ -25,6 +25,11 @@ def _networks(values: list[str]) -> list[str]:
         raise ValueError(f"not an IP network: {exc}") from None
 
 
+def _utc(moment: datetime) -> datetime:
+    """A time without an offset is taken as UTC (and compares with the clock instead of crashing)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 Scopes = Annotated[list[str], Field(min_length=1, max_length=100), AfterValidator(_known_scopes)]
 Networks = Annotated[list[str], Field(max_length=100), AfterValidator(_networks)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -35,7 +40,9 @@ class TokenCreate(Input):
     name: Name
     scopes: Scopes = Field(description="e.g. ['call_rates.read'], ['call_rates.*'] or ['*']")
     allowed_ips: Networks = Field(default_factory=list, description="CIDRs the token may be used from; empty: anywhere")
-    expires_at: datetime | None = Field(default=None, description="ISO 8601; empty: never")
+    expires_at: Annotated[datetime, AfterValidator(_utc)] | None = Field(
+        default=None, description="ISO 8601, UTC when no offset is given; empty: never"
+    )
 
 
 class Token(Output):

@@ -6,8 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta, UTC
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, func, select, text, update
 
 from trunkline.platform.query import Field, Fields
 from trunkline.store.tables import call_totals as totals
@@ -43,55 +42,117 @@ COLUMNS = [column.name for column in table.columns]
 GROUPS = {"day": totals.c.day, "account": totals.c.account_id, "type": totals.c.rate_type, "prefix": totals.c.prefix}
 
 
+TIME_COLUMNS = ("start_at", "answer_at", "end_at", "created_at", "rated_at")
+TOTALS_KEY = ("org_id", "day", "account_id", "rate_type", "prefix")
+TOTALS_SUMS = ("calls", "answered", "unrated", "billsec", "cost")
+_UPDATE_SUMS = ", ".join(f"{name} = call_totals.{name} + excluded.{name}" for name in TOTALS_SUMS)
+_UPSERT = {
+    "sqlite": f"INSERT INTO call_totals ({', '.join(TOTALS_KEY + TOTALS_SUMS)}) VALUES ({', '.join('?' * 10)}) "
+    f"ON CONFLICT ({', '.join(TOTALS_KEY)}) DO UPDATE SET {_UPDATE_SUMS}",
+    # One statement for the whole batch: arrays unnested in the (sorted) order they are sent.
+    "postgresql": f"INSERT INTO call_totals ({', '.join(TOTALS_KEY + TOTALS_SUMS)}) "
+    "SELECT * FROM unnest(%s::bigint[], %s::date[], %s::text[], %s::text[], %s::text[], "
+    "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+    f"ON CONFLICT ({', '.join(TOTALS_KEY)}) DO UPDATE SET {_UPDATE_SUMS}",
+}
+_KNOWN = {
+    "sqlite": text("SELECT call_id FROM calls WHERE org_id = :org_id AND call_id IN (SELECT value FROM json_each(:call_ids))"),
+    "postgresql": text("SELECT call_id FROM calls WHERE org_id = :org_id AND call_id = ANY(:call_ids)"),
+}
+
+
 def existing_call_ids(conn: Connection, org_id: int, call_ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(call_ids), 5000):
-        chunk = call_ids[start : start + 5000]
-        found.update(conn.execute(select(c.call_id).where(c.org_id == org_id, c.call_id.in_(chunk))).scalars())
-    return found
+    """Which of `call_ids` the organization already has, in one statement."""
+    if not call_ids:
+        return set()
+    wanted = json.dumps(call_ids) if conn.dialect.name == "sqlite" else call_ids
+    return set(conn.execute(_KNOWN[conn.dialect.name], {"org_id": org_id, "call_ids": wanted}).scalars())
 
 
-def insert_calls(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Bulk insert (COPY on PostgreSQL) and fold the rows into the daily totals."""
-    if not rows:
+def insert_calls(conn: Connection, columns: dict[str, list]) -> None:
+    """Bulk insert calls given as column lists (every name in COLUMNS; aware or UTC datetimes,
+    `breakdown` as JSON text) and fold them into the daily totals.
+
+    Straight to the driver, inside the caller's transaction: COPY on PostgreSQL, one
+    executemany on SQLite (SQLAlchemy's per-value processing would cost more than the insert).
+    """
+    if not columns["id"]:
         return
+    cursor = conn.connection.driver_connection.cursor()
     if conn.dialect.name == "postgresql":
-        cursor = conn.connection.driver_connection.cursor()
         with cursor.copy(f"COPY calls ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([json.dumps(row[name]) if name == "breakdown" and row[name] is not None else row[name] for name in COLUMNS])
+            for row in zip(*(columns[name] for name in COLUMNS)):
+                copy.write_row(row)
+        days = [_utc(moment).date() for moment in columns["start_at"]]
     else:
-        conn.execute(insert(table), rows)
-    add_totals(conn, rows, sign=1)
+        values = {**columns, **{name: _sqlite_times(columns[name]) for name in TIME_COLUMNS}}
+        cursor.executemany(
+            f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            zip(*(values[name] for name in COLUMNS)),
+        )
+        days = [moment[:10] for moment in values["start_at"]]
+    sums: dict[tuple, list[int]] = {}
+    keys = zip(columns["org_id"], days, columns["account_id"], columns["rate_type"], columns["prefix"])
+    for (org_id, day, account_id, rate_type, prefix), billsec, cost in zip(keys, columns["billsec"], columns["cost"]):
+        key = (org_id, day, account_id or "", rate_type or "", prefix or "")
+        entry = sums.get(key)
+        if entry is None:
+            entry = sums[key] = [0, 0, 0, 0, 0]
+        entry[0] += 1
+        if billsec:
+            entry[1] += 1
+            entry[3] += billsec
+        if cost is None:
+            entry[2] += 1
+        else:
+            entry[4] += cost
+    _upsert_totals(conn, sums)
 
 
-def _totals_key(row: dict[str, Any]) -> tuple:
-    return (row["org_id"], row["start_at"].astimezone(UTC).date(), row["account_id"] or "", row["rate_type"] or "", row["prefix"] or "")
+def _utc(moment: datetime) -> datetime:
+    """Aware datetimes in UTC; naive ones are UTC already (as UTCDateTime reads them)."""
+    return moment if moment.tzinfo is None or moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+def _sqlite_times(values: list[datetime | None]) -> list[str | None]:
+    """Datetimes as SQLAlchemy stores them in SQLite: naive UTC, 'YYYY-MM-DD HH:MM:SS.ffffff'."""
+    texts, last, last_text = [], None, None
+    for moment in values:
+        if moment is not last:
+            last, last_text = moment, None if moment is None else _utc(moment).isoformat(" ", "microseconds")[:26]
+        texts.append(last_text)
+    return texts
 
 
 def add_totals(conn: Connection, rows: Iterable[dict[str, Any]], sign: int) -> None:
-    """Add (sign=1) or take away (sign=-1) calls from their days' totals."""
+    """Add (sign=1) or take away (sign=-1) calls, given as rows, from their days' totals."""
     sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for row in rows:
-        entry = sums[_totals_key(row)]
+        key = (row["org_id"], _utc(row["start_at"]).date(), row["account_id"] or "", row["rate_type"] or "", row["prefix"] or "")
+        entry = sums[key]
         entry[0] += sign
         entry[1] += sign if row["billsec"] > 0 else 0
         entry[2] += sign if not row["rated"] else 0
         entry[3] += sign * row["billsec"]
         entry[4] += sign * (row["cost"] or 0)
+    if conn.dialect.name == "sqlite":
+        sums = {(org_id, day.isoformat(), *rest): entry for (org_id, day, *rest), entry in sums.items()}
+    _upsert_totals(conn, sums)
+
+
+def _upsert_totals(conn: Connection, sums: dict[tuple, list[int]]) -> None:
+    """Add sums to the totals rows (keys in TOTALS_KEY order, day as a date, or ISO text on SQLite).
+
+    Keys go in sorted order, so concurrent batches lock shared rows in the same order.
+    """
     if not sums:
         return
-    values = [
-        dict(zip(("org_id", "day", "account_id", "rate_type", "prefix"), key), calls=s[0], answered=s[1], unrated=s[2], billsec=s[3], cost=s[4])
-        for key, s in sums.items()
-    ]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(totals)
-    statement = statement.on_conflict_do_update(
-        index_elements=["org_id", "day", "account_id", "rate_type", "prefix"],
-        set_={name: totals.c[name] + statement.excluded[name] for name in ("calls", "answered", "unrated", "billsec", "cost")},
-    )
-    conn.execute(statement, values)
+    rows = sorted(key + tuple(entry) for key, entry in sums.items())
+    cursor = conn.connection.driver_connection.cursor()
+    if conn.dialect.name == "postgresql":
+        cursor.execute(_UPSERT["postgresql"], [list(column) for column in zip(*rows)])
+    else:
+        cursor.executemany(_UPSERT["sqlite"], rows)
 
 
 def get(conn: Connection, org_id: int, call_id: int):

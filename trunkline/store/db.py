@@ -13,7 +13,11 @@ _MIGRATION_LOCK = 7_385_245_114
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A pool as large as the threadpool (40): overflow connections would be opened,
+        # given their pragmas and closed again on every request under load.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=20
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)

@@ -1,0 +1,324 @@
+"""CDR ingest throughput on the real server (uvicorn, 1 worker), next to the HTTP floor.
+
+    .venv/bin/python bench/ingest.py [--postgres postgresql://postgres@127.0.0.1:5432/test]
+
+Loads a synthetic wholesale deck (300,000 prefixes by default, bench/_deck.py) for an
+organization with very high rate limits, then POSTs JSON batches of 10,000 CDRs from
+2 concurrent clients and reports CDRs/s rated and stored, checked against the stored
+count at the end. The same batches POSTed to a bare Starlette route that only reads the
+body give the floor of HTTP on this machine. Target: at least 50,000 CDRs/s.
+SQLite in a temporary directory by default; `--postgres URL` uses a fresh database
+created next to URL's (dropped afterwards) instead.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import create_engine, func, select, text, update
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+import _deck
+from trunkline.app import prepare
+from trunkline.config import Settings
+from trunkline import ids
+from trunkline.store import call_rates, identity
+from trunkline.store.db import make_engine
+from trunkline.store.tables import call_totals, calls, organizations
+
+HOST = "127.0.0.1"
+BENCH = Path(__file__).resolve().parent
+TARGET = 50_000
+UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--workers", "1", "--log-level", "warning"]
+TYPES = ("LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE")
+DECK_COLUMNS = ("prefix", "type", "free_seconds", "grace_period", "interval_1", "interval_n", "connect_fee", "postcall_surcharge", "price_1", "price_n")
+MONTH = datetime(2024, 5, 1, tzinfo=UTC)  # calls start in May 2024 (31 days)
+ACCOUNTS = 100
+ANSWERED = 0.6
+
+
+def bare_app() -> Starlette:
+    """The floor: reads the whole body and answers a constant (`uvicorn ingest:bare_app --factory`)."""
+
+    async def sink(request):
+        body = await request.body()
+        return JSONResponse({"success": True, "bytes": len(body)})
+
+    return Starlette(routes=[Route("/sink", sink, methods=["POST"])])
+
+
+# --- database ----------------------------------------------------------------------------
+
+
+@contextmanager
+def database(postgres: str | None):
+    """Settings for a fresh, migrated database: SQLite in a temp dir, or a new PostgreSQL database."""
+    with tempfile.TemporaryDirectory(prefix="trunkline-bench-") as tmp:
+        if postgres is None:
+            settings = Settings(data_dir=Path(tmp))
+            prepare(settings)
+            yield settings
+            return
+        base, _, _ = postgres.rpartition("/")
+        name = f"trunkline_bench_{os.getpid()}"
+        admin = create_engine(Settings(database_url=postgres).sqlalchemy_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            settings = Settings(data_dir=Path(tmp), database_url=f"{base}/{name}")
+            prepare(settings)
+            yield settings
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def deck_rows(prefixes: list[str], seed: int = 2) -> list[tuple]:
+    """One rate per prefix (varied intervals, fees, grace, surcharge), as call_rates column tuples
+    in DECK_COLUMNS order; vectorised, since building 300,000 Rate objects alone takes seconds."""
+    rng = np.random.default_rng(seed)
+    n = len(prefixes)
+    interval_1, interval_n = np.array([(60, 60), (60, 6), (30, 6), (1, 1), (6, 6), (60, 1)])[rng.integers(0, 6, n)].T
+    price_1 = rng.integers(50, 300_000, n)
+    price_n = np.where(rng.random(n) < 0.7, price_1, rng.integers(50, 300_000, n))
+    grace = rng.choice([0, 0, 0, 3, 5], n)
+    free = np.where(rng.random(n) < 0.05, rng.choice([30, 60, 120], n), 0)
+    connect = np.where(rng.random(n) < 0.2, rng.integers(0, 10_000, n), 0)
+    surcharge = np.where(rng.random(n) < 0.2, rng.choice([1000, 2500, 15000], n), 0)
+    kind = np.array(list(TYPES))[rng.integers(0, len(TYPES), n)]
+    columns = (prefixes, kind, free, grace, interval_1, interval_n, connect, surcharge, price_1, price_n)
+    return list(zip(*(column.tolist() if isinstance(column, np.ndarray) else column for column in columns)))
+
+
+def load_deck(conn, org_id: int, rows: list[tuple]) -> None:
+    """The deck, written fast: call_rates.load on PostgreSQL (COPY), the driver's executemany on SQLite."""
+    if conn.dialect.name == "postgresql":
+        values = [dict(zip(DECK_COLUMNS, row), description=None) for row in rows]
+        call_rates.load(conn, org_id, values, True, identity.now())
+        return
+    now = identity.now().replace(tzinfo=None).isoformat(" ", "microseconds")
+    names = ("id", "org_id", *DECK_COLUMNS, "created_at", "updated_at")
+    conn.exec_driver_sql(
+        f"INSERT INTO call_rates ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+        [(rate_id, org_id, *row, now, now) for rate_id, row in zip(ids.generator.many(len(rows)), rows)],
+    )
+
+
+def setup(settings: Settings, prefixes: list[str]) -> tuple[str, int]:
+    """The operator org with limits no bench can reach and the deck: (token, org id)."""
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with engine.begin() as conn:
+            token = identity.bootstrap(conn)
+            org_id = identity.operator_org(conn)
+            conn.execute(update(organizations).where(organizations.c.id == org_id).values(rate_limit_get=10**9, rate_limit_other=10**9))
+            load_deck(conn, org_id, deck_rows(prefixes))
+    finally:
+        engine.dispose()
+    return token, org_id
+
+
+def stored(settings: Settings, org_id: int) -> tuple[int, int]:
+    """(rows in calls, calls counted in the daily totals) for the org."""
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(func.count()).select_from(calls).where(calls.c.org_id == org_id)).scalar_one()
+            totals = conn.execute(select(func.sum(call_totals.c.calls)).where(call_totals.c.org_id == org_id)).scalar()
+    finally:
+        engine.dispose()
+    return rows, totals or 0
+
+
+# --- CDRs --------------------------------------------------------------------------------
+
+
+def batches(prefixes: list[str], count: int, size: int, seed: int = 11) -> list[bytes]:
+    """`count` JSON array bodies of `size` CDRs each, every call_id unique: numbers from
+    bench/_deck.py (30 % "+…", 10 % "00…", a few matching nothing), ~60 % answered,
+    starts spread over May 2024, 100 accounts."""
+    total = count * size
+    numbers, _ = _deck.make_cdrs(prefixes, total, seed)
+    rng = np.random.default_rng(seed + 1)
+    talk = np.where(rng.random(total) < ANSWERED, rng.exponential(150, total).astype(np.int64) + 1, 0)
+    ring = rng.integers(2, 30, total)
+    start = np.datetime64(MONTH.replace(tzinfo=None), "s") + rng.integers(0, 31 * 86400, total)
+    answer = start + ring
+    end = answer + talk
+    texts = [np.datetime_as_string(moments, unit="s").tolist() for moments in (start, answer, end)]
+    account = rng.integers(0, ACCOUNTS, total).tolist()
+    records = [
+        f'{{"call_id":"bench-{seed}-{i}","account_id":"acct-{account[i]:03d}","caller":"+15550100000",'
+        f'"callee":"{numbers[i].decode()}","start":"{texts[0][i]}Z",'
+        + (f'"answer":"{texts[1][i]}Z",' if talk[i] else "")
+        + f'"end":"{texts[2][i]}Z","duration":{ring[i] + talk[i]},"billsec":{talk[i]},'
+        f'"disposition":"{"ANSWERED" if talk[i] else "NO ANSWER"}","direction":"outbound"}}'
+        for i in range(total)
+    ]
+    return [("[" + ",".join(records[i : i + size]) + "]").encode() for i in range(0, total, size)]
+
+
+# --- server and clients ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server(app: str, env: dict[str, str], cwd: Path, app_dir: Path | None = None):
+    """A uvicorn subprocess serving `app`; yields its port; always stopped on the way out."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", HOST, "--port", str(port), *UVICORN_FLAGS]
+    if app_dir:
+        command += ["--app-dir", str(app_dir)]
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{app} exited with {process.returncode} before serving")
+            try:
+                socket.create_connection((HOST, port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{app} did not start listening within 60 s") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    env = {"TRUNKLINE_DATA_DIR": str(settings.data_dir)}
+    if settings.database_url:
+        env["TRUNKLINE_DATABASE_URL"] = settings.database_url
+    return env
+
+
+def post(port: int, path: str, body: bytes, headers: dict[str, str], conn: http.client.HTTPConnection | None = None) -> dict:
+    """One POST; raises unless 200. Reuses `conn` when given (keep-alive)."""
+    own = conn is None
+    conn = conn or http.client.HTTPConnection(HOST, port, timeout=300)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "application/json", **headers})
+        response = conn.getresponse()
+        answer = response.read()
+    finally:
+        if own:
+            conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"POST {path} answered {response.status}: {answer[:500]!r}")
+    return json.loads(answer)
+
+
+def run(port: int, path: str, bodies: list[bytes], headers: dict[str, str], clients: int) -> tuple[float, list[dict]]:
+    """POST every body once, `clients` at a time on keep-alive connections: (seconds, answers)."""
+    queue = iter(enumerate(bodies))
+    lock = threading.Lock()
+    answers: list[dict | None] = [None] * len(bodies)
+    failures: list[BaseException] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=300)
+        try:
+            while True:
+                with lock:
+                    index, body = next(queue, (None, None))
+                if body is None:
+                    return
+                answers[index] = post(port, path, body, headers, conn)
+        except BaseException as exc:  # reported after the run
+            failures.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if failures:
+        raise failures[0]
+    return seconds, answers
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", metavar="URL", help="run on PostgreSQL (a fresh database next to URL's)")
+    parser.add_argument("--prefixes", type=int, default=300_000)
+    parser.add_argument("--batches", type=int, default=30, help="measured batches")
+    parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=2)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup on kill too
+    backend = "PostgreSQL" if args.postgres else "SQLite"
+
+    started = time.perf_counter()
+    prefixes = [str(prefix) for prefix in _deck.make_prefixes(args.prefixes)]
+    bodies = batches(prefixes, args.batches + args.clients, args.batch_size)
+    warmup, measured = bodies[: args.clients], bodies[args.clients :]
+    cdrs = args.batches * args.batch_size
+    print(f"CDRs: {len(bodies)} batches of {args.batch_size:,} ({len(bodies[0]) / 1e6:.1f} MB each) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+    with database(args.postgres) as settings:
+        started = time.perf_counter()
+        token, org_id = setup(settings, prefixes)
+        print(f"deck: {args.prefixes:,} prefixes loaded into {backend} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        auth = {"Authorization": f"Bearer {token}"}
+        env = server_env(settings)
+
+        with server("ingest:bare_app", env, settings.data_dir, app_dir=BENCH) as port:
+            run(port, "/sink", warmup, {}, args.clients)
+            floor_seconds, _ = run(port, "/sink", measured, {}, args.clients)
+        with server("trunkline.app:create_app", env, settings.data_dir) as port:
+            run(port, "/api/calls", warmup, auth, args.clients)  # builds the deck cache
+            seconds, answers = run(port, "/api/calls", measured, auth, args.clients)
+        rows, totals = stored(settings, org_id)
+
+    expected = (args.batches + args.clients) * args.batch_size
+    reported = sum(answer["stored"] for answer in answers)
+    unrated = sum(answer["unrated"] for answer in answers)
+    if rows != expected or totals != expected or reported != cdrs:
+        print(f"STORED COUNT WRONG: {rows:,} rows, {totals:,} in totals, {reported:,} reported stored; expected {expected:,}")
+        return 1
+    floor, rate = cdrs / floor_seconds, cdrs / seconds
+    print(f"\n{backend}, {args.prefixes:,}-prefix deck, {args.batches} batches of {args.batch_size:,} JSON CDRs, {args.clients} clients, 1 worker")
+    print(f"{'case':<44} {'seconds':>8} {'CDRs/s':>10} {'ratio':>6}")
+    print(f"{'bare Starlette route (reads the body)':<44} {floor_seconds:>8.2f} {floor:>10,.0f} {1:>6.2f}")
+    print(f"{'POST /api/calls (rated and stored)':<44} {seconds:>8.2f} {rate:>10,.0f} {rate / floor:>6.2f}")
+    print(f"verified: {rows:,} calls stored (and in daily totals), {unrated:,} of the measured ones unrated")
+    verdict = "meets" if rate >= TARGET else "MISSES"
+    print(f"{rate:,.0f} CDRs/s {verdict} the target of {TARGET:,}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
