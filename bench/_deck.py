@@ -20,8 +20,7 @@ _TYPES = ("fixed", "mobile", "premium", "special")
 def country_codes(rng: np.random.Generator, count: int = 200) -> list[str]:
     """Prefix-free codes of 1 to 3 digits, like E.164's."""
     codes = ["1", "7"]
-    twos = [str(v) for v in rng.choice(np.arange(20, 100), 60, replace=False)]
-    codes += twos
+    codes += [str(v) for v in rng.choice([v for v in range(20, 100) if v // 10 != 7], 40, replace=False)]
     taken = {c[:2] for c in codes if len(c) == 2}
     threes = [str(v) for v in range(200, 1000) if str(v)[0] not in "17" and str(v)[:2] not in taken]
     codes += [str(v) for v in rng.choice(threes, count - len(codes), replace=False)]
@@ -29,61 +28,65 @@ def country_codes(rng: np.random.Generator, count: int = 200) -> list[str]:
 
 
 def make_prefixes(count: int, seed: int = 1) -> list[str]:
-    """`count` unique digit prefixes shaped like a wholesale deck."""
+    """`count` unique digit prefixes shaped like a wholesale deck, sorted."""
     rng = np.random.default_rng(seed)
     codes = country_codes(rng)
+    if count <= len(codes):
+        return sorted(codes[:count])
     weight = 1 / np.arange(1, len(codes) + 1) ** 0.9
-    prefixes = set(codes)
-    while len(prefixes) < count:
-        need = int((count - len(prefixes)) * 1.2) + 16
+    wanted = count - len(codes)
+    deeper: set[str] = set()
+    while len(deeper) < wanted:
+        need = wanted - len(deeper) + 16
         country = rng.choice(len(codes), need, p=weight / weight.sum())
         depth = rng.choice(np.arange(1, 9), need, p=[0.05, 0.1, 0.2, 0.2, 0.2, 0.15, 0.06, 0.04])
         tail = rng.integers(0, 10**8, need)
-        for c, d, t in zip(country, depth, tail):
-            prefixes.add(codes[c] + str(t).zfill(8)[:d])
-    return sorted(prefixes)[:count] if len(prefixes) == count else sorted(rng.choice(sorted(prefixes), count, replace=False))
+        picks = zip(country.tolist(), depth.tolist(), tail.tolist())
+        deeper.update(codes[c] + str(t).zfill(8)[:d] for c, d, t in picks)
+        deeper.difference_update(codes)
+    pool = sorted(deeper)
+    keep = rng.choice(len(pool), wanted, replace=False)
+    return sorted(codes + [pool[i] for i in keep.tolist()])
 
 
 def make_rates(prefixes: list[str], seed: int = 2) -> list[Rate]:
     """One rate per prefix with varied intervals, fees, grace and surcharge."""
     rng = np.random.default_rng(seed)
     n = len(prefixes)
-    intervals = _INTERVALS[rng.integers(0, len(_INTERVALS), n)]
+    interval_1, interval_n = _INTERVALS[rng.integers(0, len(_INTERVALS), n)].T
     price_1 = rng.integers(50, 300_000, n)
     price_n = np.where(rng.random(n) < 0.7, price_1, rng.integers(50, 300_000, n))
     grace = rng.choice([0, 0, 0, 3, 5], n)
     free = np.where(rng.random(n) < 0.05, rng.choice([30, 60, 120], n), 0)
     connect = np.where(rng.random(n) < 0.2, rng.integers(0, 10_000, n), 0)
     surcharge = np.where(rng.random(n) < 0.2, rng.choice([1000, 2500, 15000], n), 0)
-    kind = rng.integers(0, len(_TYPES), n)
+    kind = [_TYPES[k] for k in rng.integers(0, len(_TYPES), n).tolist()]
+    columns = (free, grace, interval_1, interval_n, connect, surcharge, price_1, price_n)
     return [
-        Rate(i + 1, prefix, _TYPES[k], int(fs), int(g), int(i1), int(inn), int(cf), int(s), int(p1), int(pn))
-        for i, (prefix, k, fs, g, (i1, inn), cf, s, p1, pn) in enumerate(
-            zip(prefixes, kind, free, grace, intervals, connect, surcharge, price_1, price_n)
-        )
+        Rate(i, prefix, k, *values)
+        for i, prefix, k, *values in zip(range(1, n + 1), prefixes, kind, *(c.tolist() for c in columns))
     ]
 
 
 def make_cdrs(prefixes: list[str], count: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """`count` CDRs as (numbers "S24", billsec int64)."""
     rng = np.random.default_rng(seed)
-    deck = np.array(prefixes, dtype=f"S{WIDTH}").view(np.uint8).reshape(-1, WIDTH)
+    body_width = 16  # longest number 14 digits; room to spare
+    deck = np.array(prefixes, dtype=f"S{body_width}").view(np.uint8).reshape(-1, body_width)
     deck_len = np.array([len(p) for p in prefixes])
     pick = rng.integers(0, len(prefixes), count)
-    own = deck_len[pick]
+    own = np.where(rng.random(count) < 0.03, 0, deck_len[pick])  # 3 % random digits: some match nothing
     length = np.maximum(rng.integers(9, 15, count), own)
-    body = rng.integers(ord("0"), ord("9") + 1, (count, WIDTH), dtype=np.uint8)
-    column = np.arange(WIDTH)
-    stray = rng.random(count) < 0.03  # random digits: some match nothing
-    keep = (column < own[:, None]) & ~stray[:, None]
-    body = np.where(keep, deck[pick], body)
+    column = np.arange(body_width)
+    body = rng.integers(ord("0"), ord("9") + 1, (count, body_width), dtype=np.uint8)
+    body = np.where(column < own[:, None], deck[pick], body)
     body[column >= length[:, None]] = 0
 
-    marker = rng.choice([0, 1, 2], count, p=[0.6, 0.3, 0.1])
+    marker = rng.choice(3, count, p=[0.6, 0.3, 0.1])  # "", "+" or "00" in front
     chars = np.zeros((count, WIDTH), np.uint8)
     for shift, lead in ((0, b""), (1, b"+"), (2, b"00")):
-        rows = marker == shift
-        chars[rows, shift:] = body[rows, : WIDTH - shift]
+        rows = np.flatnonzero(marker == shift)
+        chars[rows, shift : shift + body_width] = body[rows]
         chars[rows, :shift] = np.frombuffer(lead, np.uint8)
     numbers = chars.view(f"S{WIDTH}").ravel()
 

@@ -151,14 +151,15 @@ def stored(settings: Settings, org_id: int) -> tuple[int, int]:
 
 def batches(prefixes: list[str], count: int, size: int, seed: int = 11) -> list[bytes]:
     """`count` JSON array bodies of `size` CDRs each, every call_id unique: numbers from
-    bench/_deck.py (30 % "+…", 10 % "00…", a few matching nothing), ~60 % answered,
-    starts spread over May 2024, 100 accounts."""
+    bench/_deck.py (uniform over the deck's prefixes; 30 % "+…", 10 % "00…", a few matching
+    nothing), ~60 % answered, 100 accounts, starts spread over May 2024 in time order, as a
+    switch sends them (each batch covers the next slice of the month)."""
     total = count * size
     numbers, _ = _deck.make_cdrs(prefixes, total, seed)
     rng = np.random.default_rng(seed + 1)
     talk = np.where(rng.random(total) < ANSWERED, rng.exponential(150, total).astype(np.int64) + 1, 0)
     ring = rng.integers(2, 30, total)
-    start = np.datetime64(MONTH.replace(tzinfo=None), "s") + rng.integers(0, 31 * 86400, total)
+    start = np.datetime64(MONTH.replace(tzinfo=None), "s") + np.sort(rng.integers(0, 31 * 86400, total))
     answer = start + ring
     end = answer + talk
     texts = [np.datetime_as_string(moments, unit="s").tolist() for moments in (start, answer, end)]

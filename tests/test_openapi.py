@@ -6,6 +6,7 @@ server to that document: no 5xx, and every status, media type, body and header i
 answers with is documented.
 """
 
+import base64
 import time
 from collections import Counter
 
@@ -27,6 +28,7 @@ from schemathesis.checks import (
 )
 
 from tests.conftest import Server, new_org
+from tests.helpers import assert_error
 from trunkline.api import ROUTERS
 from trunkline.app import API
 from trunkline.platform import scopes
@@ -92,6 +94,20 @@ def test_document_is_openapi_3_1(document):
         "description": "Token for clients that cannot send headers",
     }
     assert schemes["HTTPBasic"]["scheme"] == "basic"
+
+
+def refs(node) -> set[str]:
+    if isinstance(node, dict):
+        return ({node["$ref"]} if "$ref" in node else set()).union(*(refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(refs(value) for value in node))
+    return set()
+
+
+def test_every_reference_resolves(document):
+    for ref in refs(document):
+        section, name = ref.removeprefix("#/components/").split("/")
+        assert name in document["components"][section], ref
 
 
 def test_every_route_is_documented_with_its_parameters(document):
@@ -185,6 +201,24 @@ def test_swagger_ui_is_served(server):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "swagger-ui" in response.text and "/api/openapi.json" in response.text
+    assert "/api/docs/oauth2-redirect" in response.text
+    with server.client() as client:
+        assert client.get("/api/docs/oauth2-redirect").status_code == 200
+
+
+def test_nul_characters_are_a_client_error_on_every_backend(org):
+    """Found by schemathesis: PostgreSQL text cannot hold NUL, so these were 500s there (and lost request-log batches)."""
+    client = org.client
+    assert_error(client.get("/api/call_rates", params={"search": "a\x00"}), 400)
+    assert_error(client.get("/api/requests/a%00b"), 400)
+    assert_error(client.request("DELETE", "/api/call_rates/abc", data={"note": "a\x00"}), 400)
+    body = assert_error(client.post("/api/tokens", json={"name": "a\x00", "scopes": ["*"]}), 422)
+    assert body["invalidInputVars"][0]["name"] == "name"
+    login = {"grant_type": "password", "username": "a\x00", "password": "x"}
+    assert_error(org.server.client().post("/api/oauth/token", data=login), 422)
+    basic = base64.b64encode(b"a\x00b:password").decode()
+    assert_error(org.server.client().get("/api/auth/me", headers={"Authorization": f"Basic {basic}"}), 401)
+    assert client.get(f"/api/requests/{body['guid']}").status_code == 200  # the request log kept it
 
 
 class Run:
@@ -198,6 +232,7 @@ class Run:
         self.token_id = org.client.get("/api/auth/me").json()["token_id"]
         config = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
         self.schema = schemathesis.openapi.from_url(f"{server.url}/api/openapi.json", config=config)
+        self.operations = 0
         self.examples = 0
         self.statuses: Counter[int] = Counter()
         self.unauthorized: set[str] = set()
@@ -257,25 +292,26 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(server:
     """
     started = time.monotonic()
     run = Run(server)
-    operations_tested = 0
-    for result in run.schema.get_all_operations():
-        operation = result.ok()
-        operations_tested += 1
-        run.coverage(operation)
-        run.fuzz(operation, GenerationMode.POSITIVE)
-        # Any string is a valid path id, so an operation with nothing but an id has no invalid
-        # input for hypothesis to find (it would give up, slowly); coverage sent its odd ids.
-        if len(operation.query) or len(operation.body):
-            run.fuzz(operation, GenerationMode.NEGATIVE)
-    print(
-        f"\nschemathesis [{server.backend}]: {operations_tested} operations, {run.examples} examples, "
-        f"{time.monotonic() - started:.1f}s, statuses {dict(sorted(run.statuses.items()))}"
-    )
-    assert operations_tested == len(list(operations(run.schema.raw_schema)))
-    assert not run.failures, "\n\n".join(f"{label}: {message}" for label, message in run.failures.items())
-    # The run was authenticated throughout (only a failed login is 401) and reached the routes' logic.
-    assert run.unauthorized <= {"POST /api/oauth/token"}, run.unauthorized
-    assert run.statuses[200] > operations_tested, run.statuses
-    assert run.client.get("/api/auth/me").status_code == 200
-    run.client.close()
-    run.session.close()
+    try:
+        for result in run.schema.get_all_operations():
+            operation = result.ok()
+            run.operations += 1
+            run.coverage(operation)
+            run.fuzz(operation, GenerationMode.POSITIVE)
+            # Any string is a valid path id, so an operation with nothing but an id has no invalid
+            # input for hypothesis to find (it would give up, slowly); coverage sent its odd ids.
+            if len(operation.query) or len(operation.body):
+                run.fuzz(operation, GenerationMode.NEGATIVE)
+        print(
+            f"\nschemathesis [{server.backend}]: {run.operations} operations, {run.examples} examples, "
+            f"{time.monotonic() - started:.1f}s, statuses {dict(sorted(run.statuses.items()))}"
+        )
+        assert run.operations == len(list(operations(run.schema.raw_schema)))
+        assert not run.failures, "\n\n".join(f"{label}: {message}" for label, message in run.failures.items())
+        # The run was authenticated throughout (only a failed login is 401) and reached the routes' logic.
+        assert run.unauthorized <= {"POST /api/oauth/token"}, run.unauthorized
+        assert run.statuses[200] > run.operations, run.statuses
+        assert run.client.get("/api/auth/me").status_code == 200
+    finally:
+        run.client.close()
+        run.session.close()

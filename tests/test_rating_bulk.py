@@ -28,7 +28,8 @@ def scalar(deck: Deck, numbers, billsec) -> list[tuple]:
 def bulk(rater: BulkRater, numbers, billsec) -> list[tuple]:
     result = rater.rate(numbers, billsec)
     assert result.status.dtype == np.int8 and result.cost_units.dtype == result.rate_id.dtype == np.int64
-    return list(zip(result.status.tolist(), result.rate_index.tolist(), result.rate_id.tolist(), result.cost_units.tolist()))
+    columns = (result.status, result.rate_index, result.rate_id, result.cost_units)
+    return list(zip(*(column.tolist() for column in columns)))
 
 
 def check(deck: Deck, numbers, billsec, **options) -> list[tuple]:
@@ -133,7 +134,9 @@ def test_prefix_ranges_ending_together():
 
 # --- properties -------------------------------------------------------------------------
 
-amounts = st.one_of(st.integers(0, 300_000), st.integers(0, 10**20), st.sampled_from([2**31 - 1, 2**31, 2**63 - 1, 2**63]))
+amounts = st.one_of(
+    st.integers(0, 300_000), st.integers(0, 10**20), st.sampled_from([2**31 - 1, 2**31, 2**63 - 1, 2**63])
+)
 seconds = st.one_of(st.integers(0, 7), st.integers(0, 10**4), st.integers(0, 2**63 - 1))
 
 
@@ -142,7 +145,8 @@ def rates(draw, id: int, prefix: str) -> Rate:
     return Rate(
         id, prefix, "fixed",
         draw(st.one_of(st.integers(0, 120), seconds)), draw(st.integers(0, 10)),
-        draw(st.one_of(st.sampled_from([0, 1, 6, 30, 60]), seconds)), draw(st.one_of(st.integers(1, 60), st.integers(1, 2**64))),
+        draw(st.one_of(st.sampled_from([0, 1, 6, 30, 60]), seconds)),
+        draw(st.one_of(st.integers(1, 60), st.integers(1, 2**64))),
         draw(amounts), draw(st.one_of(st.just(0), st.integers(0, 100_000), amounts)), draw(amounts), draw(amounts),
     )
 
@@ -179,7 +183,9 @@ def test_bulk_matches_scalar(data):
     deck = data.draw(decks())
     numbers, billsec = data.draw(batches(deck))
     expected = scalar(deck, numbers, billsec)
-    rater = BulkRater(deck, bucket_digits=data.draw(st.sampled_from([1, 2, 6])), chunk_size=data.draw(st.sampled_from([7, 1 << 16])))
+    rater = BulkRater(
+        deck, bucket_digits=data.draw(st.sampled_from([1, 2, 6])), chunk_size=data.draw(st.sampled_from([7, 1 << 16]))
+    )
     as_bytes = data.draw(st.booleans())
     batch = np.array([n.encode() for n in numbers]) if as_bytes else np.array(numbers)
     if any(cost > 2**63 - 1 for *_, cost in expected):

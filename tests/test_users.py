@@ -143,6 +143,20 @@ def test_delete_user(org):
     make_user(org.client, email=address)  # the address is free again
 
 
+def test_deleting_a_user_revokes_their_tokens(org):
+    user_id, address = make_user(org.client, scopes=["call_rates.read"])
+    with org.server.client() as anonymous:
+        issued = anonymous.post(
+            "/api/oauth/token",
+            data={"grant_type": "password", "username": address, "password": PASSWORD, "client_id": "switch-ui"},
+        )
+    assert issued.status_code == 200, issued.text
+    with org.server.client(issued.json()["access_token"]) as client:
+        assert client.get("/api/call_rates").status_code == 200
+        assert org.client.delete(f"/api/users/{user_id}").status_code == 200
+        assert_error(client.get("/api/call_rates"), 401)
+
+
 def test_users_of_other_organizations_are_404(org, other_org):
     user_id, address = make_user(org.client)
     assert_error(other_org.client.get(f"/api/users/{user_id}"), 404)

@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Telecom platform API: rate decks, call rating, call-data reports, scoped credentials.",
         openapi_url=f"{API}/openapi.json",
         docs_url=f"{API}/docs",
+        swagger_ui_oauth2_redirect_url=f"{API}/docs/oauth2-redirect",  # under the base path, like the docs
         redoc_url=None,
         default_response_class=JSONResponse,
         lifespan=lifespan,

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from trunkline import ids
 from trunkline.cdrs import Cdr
@@ -25,7 +25,7 @@ from trunkline.money import from_units
 from trunkline.rating import REASONS, BulkRater, Deck, Rate, Unrated, normalize_number, price, rate_call
 from trunkline.schemas.calls import CallIn
 from trunkline.store import calls as store
-from trunkline.store.tables import call_rates
+from trunkline.store.tables import call_rates, organizations
 
 RATE_FIELDS = tuple(Rate.__dataclass_fields__)
 _encode = msgspec.json.Encoder().encode
@@ -62,17 +62,17 @@ class DeckCache:
     """Each organization's deck, built once and rebuilt only when the deck changes."""
 
     def __init__(self) -> None:
-        self._decks: dict[int, tuple[tuple, PricedDeck]] = {}
+        self._decks: dict[int, tuple[int, PricedDeck]] = {}
         self._lock = threading.Lock()
 
     def get(self, conn: Connection, org_id: int) -> PricedDeck:
-        mine = call_rates.c.org_id == org_id
-        version = tuple(conn.execute(select(func.count(), func.max(call_rates.c.updated_at)).where(mine)).one())
+        """The deck as of `conn`'s view: every call-rate write bumps the organization's deck_version."""
+        version = conn.execute(select(organizations.c.deck_version).where(organizations.c.id == org_id)).scalar()
         cached = self._decks.get(org_id)
         if cached and cached[0] == version:
             return cached[1]
         with self._lock:
-            rows = conn.execute(select(*(call_rates.c[name] for name in RATE_FIELDS)).where(mine)).all()
+            rows = conn.execute(select(*(call_rates.c[name] for name in RATE_FIELDS)).where(call_rates.c.org_id == org_id)).all()
             deck = PricedDeck(Rate(*row) for row in rows)
             self._decks[org_id] = (version, deck)
         return deck

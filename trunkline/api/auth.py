@@ -54,6 +54,9 @@ class PasswordGrant(Input):
     username: str = Field(max_length=320)
     password: str = Field(max_length=256)
     scope: str | None = Field(default=None, max_length=4000, description="Space-separated; default: all of the user's")
+    # RFC 6749 clients often send their client credentials along; there are no OAuth clients to check.
+    client_id: str | None = Field(default=None, max_length=200, description="Accepted and ignored")
+    client_secret: str | None = Field(default=None, max_length=200, description="Accepted and ignored")
 
 
 class IssuedToken(Output):

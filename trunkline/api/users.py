@@ -78,10 +78,13 @@ def update_user(id: str, body: UserUpdate, request: Request, db: Database, who: 
     return done()
 
 
-@router.delete("/{id}", response_model=Done, summary="Delete a console user")
+@router.delete("/{id}", response_model=Done, summary="Delete a console user", description="Also revokes every token the user created or was issued.")
 def delete_user(id: str, request: Request, db: Database, who: Annotated[Principal, caller("users.delete")]):
     with db.begin() as conn:
         user_id = _target(conn, who, id).id
+        revoked = identity.revoke_user_tokens(conn, who.org_id, user_id)
         identity.remove(conn, users, who.org_id, user_id)
     request.app.state.authenticator.forget(user_id=user_id)
+    for token_id in revoked:
+        request.app.state.authenticator.forget(token_id=token_id)
     return done()

@@ -132,7 +132,7 @@ class Authenticator:
             email, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise _unauthorized("Malformed Basic credentials") from None
-        if not sep:
+        if not sep or "\x00" in email:  # no email holds NUL (and PostgreSQL text cannot)
             raise _unauthorized("Malformed Basic credentials")
         key = "basic:" + hashlib.sha256(f"{email.lower()}\0{password}".encode()).hexdigest()
         cached = self._cache.get(key)

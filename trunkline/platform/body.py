@@ -84,6 +84,14 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+def _check_nul(path: str, params: list[tuple[str, str]]) -> None:
+    """PostgreSQL text cannot hold NUL and no parameter means one: 400 on every backend, never a 500."""
+    names = sorted({key.replace("\x00", "\\0") for key, value in params if "\x00" in key + value})
+    if "\x00" in path or names:
+        problems = [{"name": name, "reason": "contains a NUL character"} for name in names]
+        raise ApiError(400, "NUL characters are not allowed in the path or parameters", invalidInputVars=problems)
+
+
 def _check_conflicts(query: list[tuple[str, str]], body: dict[str, object]) -> None:
     seen: dict[str, str] = {}
     conflicts = set()
@@ -122,6 +130,7 @@ class BodyDecodingMiddleware:
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         headers = dict(scope["headers"])
         scope = {**scope, "method": self._method(scope["method"], query, headers)}
+        _check_nul(scope["path"], query)
         media_type = _media_type(headers)
         has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
         if not has_body:
@@ -163,6 +172,7 @@ class BodyDecodingMiddleware:
             if not any(key == k for k, _ in query)
             for item in (value if isinstance(value, list) else [value])
         ]
+        _check_nul("", merged)
         scope["query_string"] = urlencode(merged).encode()
         return scope, _replay(b"")
 

@@ -11,6 +11,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import models_json_schema
+
+from trunkline.platform.schema import Input, Output
 
 
 class InvalidInput(BaseModel):
@@ -49,7 +52,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text} for status, text in _DESCRIPTIONS.items()
 }
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_MODEL_REF = "#/components/schemas/"
+_ERROR_REF = {"$ref": _MODEL_REF + "ErrorBody"}
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 
 
@@ -81,15 +85,31 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _refers_to(node: Any, names: tuple[str, ...]) -> bool:
+def _referenced(node: Any) -> set[str]:
+    """Names of the component schemas `node` refers to."""
     if isinstance(node, dict):
         ref = node.get("$ref", "")
-        return any(ref == f"#/components/schemas/{name}" for name in names) or any(
-            _refers_to(value, names) for value in node.values()
-        )
+        own = {ref.removeprefix(_MODEL_REF)} if ref.startswith(_MODEL_REF) else set()
+        return own.union(*(_referenced(value) for value in node.values()))
     if isinstance(node, list):
-        return any(_refers_to(value, names) for value in node)
-    return False
+        return set().union(*(_referenced(value) for value in node))
+    return set()
+
+
+def _add_referenced_models(document: dict[str, Any], models: dict[str, Any]) -> None:
+    """A route may refer to a body model by name (e.g. in openapi_extra) that FastAPI never saw: add it."""
+    known: dict[str, tuple[type[BaseModel], str]] = {}
+    for base, mode in ((Input, "validation"), (Output, "serialization")):
+        queue = [base]
+        while queue:
+            model = queue.pop()
+            known.setdefault(model.__name__, (model, mode))
+            queue.extend(model.__subclasses__())
+    wanted = [known[name] for name in sorted(_referenced(document) - set(models)) if name in known]
+    if wanted:
+        _, definitions = models_json_schema(wanted, ref_template=_MODEL_REF + "{model}")
+        for name, definition in definitions.get("$defs", {}).items():
+            models.setdefault(name, definition)
 
 
 def _fix_operation(operation: dict[str, Any]) -> None:
@@ -102,9 +122,10 @@ def _fix_operation(operation: dict[str, Any]) -> None:
             content.setdefault(media_type, content["application/json"])
     is_list = any(parameter["name"] == "top" for parameter in operation.get("parameters", ()))
     for status, response in operation["responses"].items():
-        if status.startswith(("4", "5")):
-            description = _DESCRIPTIONS.get(int(status), response.get("description", "Error"))
-            response.update(description=description, content={"application/json": {"schema": dict(_ERROR_REF)}})
+        if status.startswith(("4", "5")):  # one error body, whatever FastAPI or a route put there
+            if response.get("description") in (None, "", "Validation Error"):
+                response["description"] = _DESCRIPTIONS.get(int(status), "Error")
+            response["content"] = {"application/json": {"schema": dict(_ERROR_REF)}}
         headers = response.setdefault("headers", {})
         headers.update({name: {"$ref": f"#/components/headers/{name}"} for name in HEADERS})
         headers.update(_STATUS_HEADERS.get(status, {}))
@@ -124,9 +145,10 @@ def build(app: FastAPI) -> dict[str, Any]:
             _fix_operation(operation)
     components = schema.setdefault("components", {})
     components["headers"] = HEADERS
-    models = components.get("schemas", {})
+    models = components.setdefault("schemas", {})
+    _add_referenced_models(schema, models)
     others = {name: model for name, model in models.items() if name not in _FASTAPI_VALIDATION}
-    if not _refers_to([schema["paths"], others], _FASTAPI_VALIDATION):
+    if not _referenced([schema["paths"], others]) & set(_FASTAPI_VALIDATION):
         for name in _FASTAPI_VALIDATION:
             models.pop(name, None)
     app.openapi_schema = schema

@@ -163,7 +163,7 @@ class RequestLogMiddleware:
                 "org_id": principal.org_id if principal else None,
                 "token_id": principal.token_id if principal else None,
                 "method": scope["method"],
-                "path": scope["path"],
+                "path": scope["path"].replace("\x00", "%00"),  # PostgreSQL text cannot hold NUL
                 "query": query,
                 "status": status,
                 "error_code": state.get("error_code") or (None if status < 400 else "ERROR"),

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, WithJsonSchema, model_validator
+from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 # JSON number (or numeric string) with at most five decimal places; validated exactly by trunkline.money.
@@ -26,6 +26,14 @@ class Input(BaseModel):
             if sent:
                 raise PydanticCustomError("read_only", "read-only fields: {names}", {"fields": sent, "names": ", ".join(sent)})
         return data
+
+    @field_validator("*")
+    @classmethod
+    def _reject_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL and no field means one: 422 on every backend, never a 500.
+        if any(isinstance(item, str) and "\x00" in item for item in (value if isinstance(value, list) else [value])):
+            raise ValueError("contains a NUL character")
+        return value
 
 
 class Output(BaseModel):

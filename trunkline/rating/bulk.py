@@ -20,7 +20,7 @@ import numpy as np
 from .calls import INVALID_NUMBER, NO_MATCHING_PREFIX, Rated, rate_call
 from .deck import Deck, Rate
 from .pricing import DENOMINATOR
-from .segments import DIGITS, POW10, PrefixIndex
+from .segments import DIGITS, PrefixIndex
 
 RATED, INVALID, NO_MATCH = 0, 1, 2
 REASONS = {INVALID: INVALID_NUMBER, NO_MATCH: NO_MATCHING_PREFIX}
@@ -55,17 +55,20 @@ class BulkResult:
 class BulkRater:
     """A deck compiled for batches: prefix index plus a per-rate price table."""
 
-    def __init__(self, deck: Deck, *, bucket_digits: int = 6, chunk_size: int = 1 << 16, threads: int | None = None) -> None:
+    def __init__(
+        self, deck: Deck, *, bucket_digits: int | None = None, chunk_size: int = 1 << 16, threads: int | None = None
+    ) -> None:
         self.deck = deck
         self.chunk_size = chunk_size
         self.threads = threads or len(os.sched_getaffinity(0))
         prefixes = [rate.prefix for rate in deck.rates]
-        self._index = PrefixIndex(prefixes, bucket_digits)
-        self._position = {prefix: i for i, prefix in enumerate(prefixes)}
+        # About ten buckets per prefix; 10^7 buckets (a 40 MB table) at most.
+        self._index = PrefixIndex(prefixes, bucket_digits or min(len(str(len(prefixes))) + 1, 7))
         self._ids = np.array([rate.id for rate in deck.rates] + [-1], np.int64)
         self._prices = _price_table(deck.rates)
         # First 18 digits of the prefixes the index leaves out.
-        self._long_heads = np.unique(np.array([int(p[:DIGITS]) for p in prefixes if len(p) > DIGITS], np.int64))
+        long = np.flatnonzero(self._index.lengths > DIGITS)
+        self._long_heads = np.unique(np.array([int(prefixes[i][:DIGITS]) for i in long], np.int64))
 
     def rate(self, numbers, billsec) -> BulkResult:
         """Rate calls row by row; a negative billsec is a ValueError."""
@@ -110,11 +113,14 @@ class BulkRater:
         label[:] = self._index.lookup(values, lengths)
         if self._long_heads.size:
             plain &= ~((lengths > DIGITS) & np.isin(values, self._long_heads))
-        matched = label >= 0
-        exact, overflow = _price(np.take(self._prices, label, axis=0), billsec)
-        status[:] = np.where(matched, RATED, NO_MATCH)
-        cost[:] = np.where(matched, exact, -1)
-        return np.flatnonzero(~plain | (matched & overflow))
+        unmatched = label < 0
+        cost[:], overflow = _price(np.take(self._prices, label, axis=0), billsec)
+        np.copyto(cost, -1, where=unmatched)
+        status[:] = RATED
+        status[unmatched] = NO_MATCH
+        overflow &= ~unmatched
+        overflow |= ~plain
+        return np.flatnonzero(overflow)
 
     def _rate_one(self, number, billsec, row, status, label, cost) -> None:
         text = number.decode("latin-1") if isinstance(number, bytes) else str(number)
@@ -122,7 +128,7 @@ class BulkRater:
         if isinstance(result, Rated):
             if result.cost_units > INT64_MAX:
                 raise OverflowError(f"row {row}: cost {result.cost_units} units does not fit in int64")
-            status[row], label[row], cost[row] = RATED, self._position[result.rate.prefix], result.cost_units
+            status[row], label[row], cost[row] = RATED, self.deck.index(result.rate.prefix), result.cost_units
         else:
             status[row] = INVALID if result.reason == INVALID_NUMBER else NO_MATCH
             label[row] = cost[row] = -1
@@ -140,17 +146,17 @@ def _parse(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     digits *= is_digit
     digit_count = _count_ones(is_digit.view(np.uint8).view("<u8"))
 
-    head = _swar(digits.view("<u8")[:, :3])  # digits 0-7, 8-15, 16-23 as integers
-    value = head[:, 0] * 10**10 + head[:, 1] * 100 + head[:, 2] // 10**6
+    high, middle, low = _swar(digits.view("<u8")[:, :3]).T  # digits 0-7, 8-15, 16-23
+    first_19 = high * 10**11 + middle * 10**3 + low // 10**5  # markers read as zeros
 
     plus = chars[:, 0] == _PLUS
-    shift = np.where(plus, 1, ((chars[:, 0] == _ZERO) & (chars[:, 1] == _ZERO)) * 2)
+    double_zero = (chars[:, 0] == _ZERO) & (chars[:, 1] == _ZERO)
     size = np.strings.str_len(numbers).astype(np.int64)
-    lengths = size - shift
+    lengths = size - plus - 2 * double_zero
     plain = (digit_count == size - plus) & (lengths > 0)
-    # Dropping the marker shifts digits 18 (and 19) into the first 18.
-    scale = POW10[shift].view(np.uint64)
-    value = value * scale + (head[:, 2] // POW10[6 - shift].view(np.uint64)) % scale
+    # The first 18 digits after the marker: "+" frees one digit, "00" two.
+    value = np.where(plus, first_19, first_19 // 10)
+    value = np.where(double_zero, first_19 * 10 + (low // 10**4) % 10, value)
     return value.view(np.int64), lengths, plain
 
 
@@ -198,8 +204,9 @@ def _price(prices: np.ndarray, billsec: np.ndarray) -> tuple[np.ndarray, np.ndar
     rest = np.maximum(billsec - first - free, 0)
     intervals = -(-rest // interval)
     cost = ((base + intervals * per) * mult + DENOMINATOR // 2) // DENOMINATOR
-    charged = billsec > grace
-    return np.where(charged, cost, 0), charged & (intervals > max_intervals)
+    free_call = billsec <= grace
+    np.copyto(cost, 0, where=free_call)
+    return cost, ~free_call & (intervals > max_intervals)
 
 
 def _price_table(rates: tuple[Rate, ...]) -> np.ndarray:
@@ -209,7 +216,8 @@ def _price_table(rates: tuple[Rate, ...]) -> np.ndarray:
     int64 numerator can take (-1: price this rate exactly, always). A last row
     serves label -1."""
     fields = [
-        (r.grace_period, r.interval_1, r.interval_n, r.free_seconds, r.connect_fee, r.price_1, r.price_n, r.postcall_surcharge)
+        (r.grace_period, r.interval_1, r.interval_n, r.free_seconds,
+         r.connect_fee, r.price_1, r.price_n, r.postcall_surcharge)
         for r in rates
     ]
     fields.append((0, 0, 1, 0, 0, 0, 0, 0))

@@ -60,17 +60,17 @@ class Deck:
     pass over the rates (300k rates in well under a second).
     """
 
-    __slots__ = ("rates", "_by_prefix", "_lengths")
+    __slots__ = ("rates", "_positions", "_lengths")
 
     def __init__(self, rates: Iterable[Rate]) -> None:
         self.rates: tuple[Rate, ...] = tuple(rates)
-        by_prefix: dict[str, Rate] = {}
-        for rate in self.rates:
-            if rate.prefix in by_prefix:
+        positions: dict[str, int] = {}
+        for position, rate in enumerate(self.rates):
+            if rate.prefix in positions:
                 raise ValueError(f"duplicate prefix {rate.prefix!r} in deck")
-            by_prefix[rate.prefix] = rate
-        self._by_prefix = by_prefix
-        self._lengths = sorted({len(prefix) for prefix in self._by_prefix}, reverse=True)
+            positions[rate.prefix] = position
+        self._positions = positions
+        self._lengths = sorted({len(prefix) for prefix in positions}, reverse=True)
 
     def __len__(self) -> int:
         return len(self.rates)
@@ -78,13 +78,17 @@ class Deck:
     def __iter__(self) -> Iterator[Rate]:
         return iter(self.rates)
 
+    def index(self, prefix: str) -> int:
+        """Position in `rates` of the rate with exactly this prefix (KeyError if none)."""
+        return self._positions[prefix]
+
     def match(self, number: str) -> Rate | None:
         """The rate with the longest prefix of `number` (already normalised), if any."""
-        get = self._by_prefix.get
+        get = self._positions.get
         size = len(number)
         for length in self._lengths:
             if length <= size:
-                rate = get(number[:length])
-                if rate is not None:
-                    return rate
+                position = get(number[:length])
+                if position is not None:
+                    return self.rates[position]
         return None

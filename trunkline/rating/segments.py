@@ -23,14 +23,13 @@ class PrefixIndex:
     """Labels are positions in `prefixes`; prefixes longer than 18 digits are
     left out (the caller must handle numbers that could match them)."""
 
-    def __init__(self, prefixes: Sequence[str], bucket_digits: int = 6) -> None:
+    def __init__(self, prefixes: Sequence[str], bucket_digits: int) -> None:
         count = len(prefixes)
         lengths = np.fromiter(map(len, prefixes), np.int64, count)
         short = np.flatnonzero(lengths <= DIGITS)
-        values = np.array([int(prefixes[i]) for i in short], dtype=np.int64)
+        values = np.fromiter((int(prefixes[i]) for i in short.tolist()), np.int64, len(short))
         size = POW10[DIGITS - lengths[short]]
-        start = values * size
-        end = start + size
+        starts = values * size
 
         # One sentinel slot at the end, so label -1 reads length 0 and parent -1.
         self.lengths = np.zeros(count + 1, np.int64)
@@ -38,15 +37,11 @@ class PrefixIndex:
         self.parent = np.full(count + 1, -1, np.int64)
         self.parent[short] = _parents(values, lengths[short], short)
         ends = np.zeros(count + 1, np.int64)
-        ends[short] = end
-        self.bounds, self.labels = _segments(start, end, short, self.parent, ends)
+        ends[short] = starts + size
+        self.bounds, self.labels = _segments(starts, short, self.parent, ends)
 
-        step = int(POW10[DIGITS - bucket_digits])
-        bucket_start = np.arange(10**bucket_digits, dtype=np.int64) * step
-        first = np.searchsorted(self.bounds, bucket_start, "right") - 1
-        last = np.searchsorted(self.bounds, bucket_start + (step - 1), "right") - 1
-        self._step = step
-        self._table = first | ((last - first) << 32)
+        self._step = int(POW10[DIGITS - bucket_digits])
+        self._buckets = _bucket_table(self.bounds, bucket_digits)
 
     def lookup(self, values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Label of the longest prefix of each number, or -1.
@@ -54,26 +49,44 @@ class PrefixIndex:
         `values` are the numbers' first 18 digits, right-padded with zeros, as
         int64; `lengths` their full digit counts.
         """
-        entry = self._table[values // self._step]
-        segment = entry & 0xFFFFFFFF
-        busy = np.flatnonzero(entry >> 32)
+        bucket = values // self._step
+        entry = self._buckets.take(bucket)
+        segment = (entry >> 1) + (entry & 1) - 1
+        span = (self._buckets.take(bucket + 1) >> 1) - 1 - segment
+        busy = np.flatnonzero(span)
         if busy.size:
-            segment[busy] = self._search(values[busy], segment[busy], (entry[busy] >> 32) + 1)
-        label = self.labels[segment]
-        walk = np.flatnonzero(self.lengths[label] > lengths)
+            segment[busy] = self._search(values.take(busy), segment.take(busy), span.take(busy) + 1)
+        label = self.labels.take(segment)
+        walk = np.flatnonzero(self.lengths.take(label) > lengths)
         while walk.size:
-            label[walk] = self.parent[label[walk]]
-            walk = walk[(label[walk] >= 0) & (self.lengths[label[walk]] > lengths[walk])]
+            label[walk] = self.parent.take(label.take(walk))
+            walk = walk[(label.take(walk) >= 0) & (self.lengths.take(label.take(walk)) > lengths.take(walk))]
         return label
 
     def _search(self, values: np.ndarray, low: np.ndarray, size: np.ndarray) -> np.ndarray:
         """Last segment starting at or before each value, within [low, low + size)."""
-        for _ in range(int(size.max()).bit_length()):
+        for _ in range((int(size.max()) - 1).bit_length()):
             half = size >> 1
             middle = low + half
-            low = np.where(self.bounds[middle] <= values, middle, low)
+            low = np.where(self.bounds.take(middle) <= values, middle, low)
             size -= half
         return low
+
+
+def _bucket_table(bounds: np.ndarray, digits: int) -> np.ndarray:
+    """Where numbers sharing their first `digits` digits (a bucket) can land.
+
+    Entry b is 2 × (segments starting before bucket b) + (1 if one starts
+    exactly at its first number), one more entry closing the last bucket. A
+    number in bucket b lies in segment first..last, where
+    first = (entry[b] >> 1) + (entry[b] & 1) - 1 and last = (entry[b + 1] >> 1) - 1.
+    """
+    step = int(POW10[DIGITS - digits])
+    before = np.zeros(10**digits + 1, np.int64)
+    np.cumsum(np.bincount(bounds // step, minlength=10**digits), out=before[1:])
+    table = before * 2
+    table[bounds[bounds % step == 0] // step] += 1
+    return table.astype(np.int32)
 
 
 def _parents(values: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -91,18 +104,21 @@ def _parents(values: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> np.
     return parent
 
 
-def _segments(start, end, labels, parent, ends) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted segment starts (from 0) and the label owning each segment (-1: none).
+def _segments(
+    starts: np.ndarray, labels: np.ndarray, parent: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted segment starts (from 0) and the label owning each segment (-1: none),
+    from the ranges' `starts` (one per label) and `ends` and `parent` (by label).
 
     A segment starting where a prefix starts belongs to the deepest prefix
     starting there. One starting where prefix i ends belongs to the deepest
     ancestor of i still open there (nested ranges: all ranges holding that point
     and starting before it enclose i).
     """
-    order = np.lexsort((-ends[labels], start))  # by start, outer ranges first
-    start, labels = start[order], labels[order]
-    deepest = _last_of_runs(start)
-    start_points, start_labels = start[deepest], labels[deepest]
+    order = np.lexsort((-ends[labels], starts))  # by start, outer ranges first
+    starts, labels = starts[order], labels[order]
+    deepest = _last_of_runs(starts)
+    start_points, start_labels = starts[deepest], labels[deepest]
 
     end_points, first = np.unique(ends[labels], return_index=True)
     owner = parent[labels[first]]
@@ -114,7 +130,7 @@ def _segments(start, end, labels, parent, ends) -> tuple[np.ndarray, np.ndarray]
 
     points = np.concatenate(([0], end_points, start_points))
     owners = np.concatenate(([-1], owner, start_labels))
-    rank = np.concatenate(([0], np.ones(len(end_points)), np.full(len(start_points), 2)))
+    rank = np.concatenate(([0], np.full(len(end_points), 1), np.full(len(start_points), 2)))
     order = np.lexsort((rank, points))
     points, owners = points[order], owners[order]
     keep = _last_of_runs(points) & (points < POW10[DIGITS])

@@ -30,7 +30,11 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-Scopes = Annotated[list[str], Field(min_length=1, max_length=100), AfterValidator(_known_scopes)]
+Scopes = Annotated[
+    list[str],
+    Field(min_length=1, max_length=100, json_schema_extra={"items": {"type": "string", "enum": list(scopes.DESCRIPTIONS)}}),
+    AfterValidator(_known_scopes),
+]
 Networks = Annotated[list[str], Field(max_length=100), AfterValidator(_networks)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Password = Annotated[SecretStr, Field(min_length=8, max_length=256)]

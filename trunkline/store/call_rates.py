@@ -2,9 +2,10 @@
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trunkline import ids
@@ -12,6 +13,7 @@ from trunkline.money import to_units
 from trunkline.platform.query import Field, Fields
 from trunkline.schemas.call_rates import MONEY_FIELDS, RateType
 from trunkline.store.tables import call_rates as table
+from trunkline.store.tables import organizations
 
 c = table.c
 FIELDS = Fields(
@@ -36,6 +38,12 @@ FIELDS = Fields(
 )
 
 
+def deck_changed(conn: Connection, org_id: int) -> None:
+    """Bump the organization's deck_version, in the writing transaction (see billing.DeckCache)."""
+    version = organizations.c.deck_version
+    conn.execute(update(organizations).where(organizations.c.id == org_id).values(deck_version=version + 1))
+
+
 class DuplicatePrefix(Exception):
     """The organization's deck already has this prefix."""
 
@@ -58,6 +66,7 @@ def create(conn: Connection, org_id: int, values: dict[str, Any], now: datetime)
             conn.execute(insert(table).values(id=rate_id, org_id=org_id, created_at=now, updated_at=now, **to_row(values)))
     except IntegrityError:
         raise DuplicatePrefix(values["prefix"]) from None
+    deck_changed(conn, org_id)
     return rate_id
 
 
@@ -73,10 +82,12 @@ def change(conn: Connection, org_id: int, rate_id: int, values: dict[str, Any], 
             )
     except IntegrityError:
         raise DuplicatePrefix(values.get("prefix")) from None
+    deck_changed(conn, org_id)
     return result.rowcount == 1
 
 
 def remove(conn: Connection, org_id: int, rate_id: int) -> bool:
+    deck_changed(conn, org_id)
     return conn.execute(delete(table).where(c.id == rate_id, c.org_id == org_id)).rowcount == 1
 
 
@@ -87,39 +98,58 @@ def existing_prefixes(conn: Connection, org_id: int) -> dict[str, int]:
 def load(conn: Connection, org_id: int, rows: list[dict[str, Any]], replace: bool, now: datetime) -> tuple[int, int]:
     """Write a validated deck in the caller's transaction: (inserted, updated).
 
-    `replace` swaps the whole deck; otherwise rows upsert by prefix.
+    `replace` swaps the whole deck; otherwise rows upsert by prefix. Decks run to
+    hundreds of thousands of rows, so rows go to the driver as plain tuples: with
+    per-row parameter processing SQLAlchemy would take most of the import's time.
     """
     if replace:
         conn.execute(delete(table).where(c.org_id == org_id))
         known: dict[str, int] = {}
     else:
         known = existing_prefixes(conn, org_id)
-    fresh, changed = [], []
-    new_ids = iter(ids.generator.many(len(rows)))
-    for row in rows:
-        rate_id = known.get(row["prefix"])
-        if rate_id is None:
-            fresh.append({**row, "id": next(new_ids), "org_id": org_id, "created_at": now, "updated_at": now})
-        else:
-            changed.append({**row, "b_id": rate_id, "updated_at": now})
+    fresh = [row for row in rows if row["prefix"] not in known]
+    changed = [row for row in rows if row["prefix"] in known] if known else []
+    stamp = table.c.updated_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)(now)  # as SQLAlchemy stores it
     if fresh:
-        _insert_many(conn, fresh)
+        _insert_many(conn, org_id, fresh, stamp)
     if changed:
-        columns = {k: bindparam(k) for k in changed[0] if k != "b_id"}
-        conn.execute(update(table).where(c.id == bindparam("b_id")).values(columns), changed)
+        _update_many(conn, known, changed, stamp)
+    deck_changed(conn, org_id)
     return len(fresh), len(changed)
 
 
-def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def _insert_many(conn: Connection, org_id: int, rows: list[dict[str, Any]], stamp: Any) -> None:
+    names = list(rows[0])
+    values = itemgetter(*names)
+    records = [(rate_id, org_id, *values(row), stamp, stamp) for rate_id, row in zip(ids.generator.many(len(rows)), rows)]
+    columns = ", ".join(["id", "org_id", *names, "created_at", "updated_at"])
+    cursor = conn.connection.driver_connection.cursor()
     if conn.dialect.name == "postgresql":
-        columns = list(rows[0])
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY call_rates ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[name] for name in columns])
-        return
-    for start in range(0, len(rows), 50_000):
-        conn.execute(insert(table), rows[start : start + 50_000])
+        with cursor.copy(f"COPY call_rates ({columns}) FROM STDIN") as copy:
+            for record in records:
+                copy.write_row(record)
+    else:
+        cursor.executemany(f"INSERT INTO call_rates ({columns}) VALUES ({', '.join('?' * len(records[0]))})", records)
+
+
+def _update_many(conn: Connection, known: dict[str, int], rows: list[dict[str, Any]], stamp: Any) -> None:
+    names = list(rows[0])
+    values = itemgetter(*names)
+    records = [(*values(row), stamp, known[row["prefix"]]) for row in rows]
+    cursor = conn.connection.driver_connection.cursor()
+    if conn.dialect.name == "postgresql":
+        # One UPDATE joined to a COPY-filled scratch table instead of a statement per row.
+        columns = [*names, "updated_at"]
+        cursor.execute(f"CREATE TEMP TABLE rate_changes AS SELECT {', '.join(columns)}, id FROM call_rates WITH NO DATA")
+        with cursor.copy(f"COPY rate_changes ({', '.join(columns)}, id) FROM STDIN") as copy:
+            for record in records:
+                copy.write_row(record)
+        assignments = ", ".join(f"{name} = rate_changes.{name}" for name in columns)
+        cursor.execute(f"UPDATE call_rates SET {assignments} FROM rate_changes WHERE call_rates.id = rate_changes.id")
+        cursor.execute("DROP TABLE rate_changes")
+    else:
+        assignments = ", ".join(f"{name} = ?" for name in [*names, "updated_at"])
+        cursor.executemany(f"UPDATE call_rates SET {assignments} WHERE id = ?", records)
 
 
 def stream(conn: Connection, org_id: int, where: Iterable = (), order_by: Iterable = (c.prefix,)) -> Iterator:

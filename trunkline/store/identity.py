@@ -171,3 +171,11 @@ def bootstrap(conn: Connection) -> str | None:
         return None
     org_id = create_organization(conn, "Operator", is_operator=True)
     return create_token(conn, org_id, "admin", ["*"])[1]
+
+
+def revoke_user_tokens(conn: Connection, org_id: int, user_id: int) -> list[int]:
+    """Revoke every live token tied to a user (issued by OAuth or created by them); their ids."""
+    live = (tokens.c.org_id == org_id, tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
+    token_ids = list(conn.execute(select(tokens.c.id).where(*live)).scalars())
+    conn.execute(update(tokens).where(*live).values(revoked_at=now()))
+    return token_ids

@@ -65,6 +65,9 @@ organizations = Table(
     Column("rate_limit_get", Integer),
     Column("rate_limit_other", Integer),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Bumped by every write to the organization's call rates: the deck cache compares
+    # it (one primary-key read) instead of scanning a deck of 300,000 rates per request.
+    Column("deck_version", BigInteger, nullable=False, server_default="0"),
 )
 
 users = Table(
