@@ -186,7 +186,7 @@ def free_port() -> int:
 
 @contextmanager
 def server(app: str, env: dict[str, str], cwd: Path, app_dir: Path | None = None):
-    """A uvicorn subprocess serving `app`; yields its port; always stopped on the way out."""
+    """A uvicorn subprocess serving `app`; yields (port, pid); always stopped on the way out."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", HOST, "--port", str(port), *UVICORN_FLAGS]
     if app_dir:
@@ -204,7 +204,7 @@ def server(app: str, env: dict[str, str], cwd: Path, app_dir: Path | None = None
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{app} did not start listening within 60 s") from None
                 time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -213,6 +213,12 @@ def server(app: str, env: dict[str, str], cwd: Path, app_dir: Path | None = None
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_env(settings: Settings) -> dict[str, str]:
@@ -296,12 +302,14 @@ def main() -> int:
         auth = {"Authorization": f"Bearer {token}"}
         env = server_env(settings)
 
-        with server("ingest:bare_app", env, settings.data_dir, app_dir=BENCH) as port:
+        with server("ingest:bare_app", env, settings.data_dir, app_dir=BENCH) as (port, _):
             run(port, "/sink", warmup, {}, args.clients)
             floor_seconds, _ = run(port, "/sink", measured, {}, args.clients)
-        with server("trunkline.app:create_app", env, settings.data_dir) as port:
+        with server("trunkline.app:create_app", env, settings.data_dir) as (port, pid):
             run(port, "/api/calls", warmup, auth, args.clients)  # builds the deck cache
+            cpu = cpu_seconds(pid)
             seconds, answers = run(port, "/api/calls", measured, auth, args.clients)
+            cpu = cpu_seconds(pid) - cpu
         rows, totals = stored(settings, org_id)
 
     expected = (args.batches + args.clients) * args.batch_size
@@ -316,6 +324,8 @@ def main() -> int:
     print(f"{'bare Starlette route (reads the body)':<44} {floor_seconds:>8.2f} {floor:>10,.0f} {1:>6.2f}")
     print(f"{'POST /api/calls (rated and stored)':<44} {seconds:>8.2f} {rate:>10,.0f} {rate / floor:>6.2f}")
     print(f"verified: {rows:,} calls stored (and in daily totals), {unrated:,} of the measured ones unrated")
+    where = " (not counting PostgreSQL's own processes)" if args.postgres else ""
+    print(f"server process CPU: {cpu / cdrs * 1e6:.1f} µs per CDR{where}; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     verdict = "meets" if rate >= TARGET else "MISSES"
     print(f"{rate:,.0f} CDRs/s {verdict} the target of {TARGET:,}")
     return 0

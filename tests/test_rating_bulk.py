@@ -67,6 +67,7 @@ def test_mixed_batch_matches_scalar_path():
     assert statuses.count(INVALID) == 8 and statuses.count(NO_MATCH) == 4
     check(DECK, np.array([n.encode() for n in numbers], dtype="S64"), billsec, chunk_size=5, threads=3)
     check(DECK, numbers, billsec, bucket_digits=1)
+    check(DECK, np.array(numbers, dtype=">U40"), billsec)  # byte order other than native
 
 
 @pytest.mark.parametrize("dtype", ["S1", "S5", "S8", "S19", "S24", "S25", "S300", "U3", "U24"])
@@ -75,6 +76,14 @@ def test_any_string_width(dtype):
     width = int(dtype[1:])
     numbers = np.array([n[:width] for n in numbers], dtype=dtype)
     check(DECK, numbers, np.full(len(numbers), 61))
+
+
+def test_64_digit_prefixes():
+    long = "5" * 64
+    deck = Deck([make_rate("5", 1), make_rate(long, 2), make_rate(long[:30], 3), make_rate(long[:18], 4)])
+    numbers = [long, long + "1", "+" + long, "00" + long[:63], long[:40], long[:19], long[:18], long[:17], "5"]
+    rows = check(deck, numbers, [61] * len(numbers))
+    assert [row[2] for row in rows] == [2, 2, 2, 3, 3, 4, 4, 1, 1]
 
 
 def test_non_ascii_and_nul_bytes_are_invalid():

@@ -10,7 +10,8 @@ call, not a dict and a scalar rating each.
 """
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -108,8 +109,21 @@ class Ingested:
     cost_units: int = 0
 
 
+@dataclass
+class Planned:
+    """A batch rated and ready to write: the outcome, and the prepared rows (None: nothing new)."""
+
+    result: Ingested
+    calls: store.PreparedCalls | None
+
+
 def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck, now: datetime) -> Ingested:
     """Rate and store a batch in the caller's transaction; CDRs already stored are skipped."""
+    return write(conn, plan(conn, org_id, cdrs, deck, now))
+
+
+def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck, now: datetime) -> Planned:
+    """Everything `ingest` does short of writing: find the duplicates, rate the rest, prepare the rows."""
     result = Ingested(received=len(cdrs))
     call_ids = [cdr.call_id for cdr in cdrs]
     if len(set(call_ids)) == len(call_ids):
@@ -125,13 +139,39 @@ def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: De
     result.duplicate_call_ids += [call_id for call_id in fresh if call_id in known]
     new = [cdr for call_id, cdr in fresh.items() if call_id not in known]
     if not new:
-        return result
+        return Planned(result, None)
     columns = call_columns(org_id, new, deck if isinstance(deck, PricedDeck) else PricedDeck(deck.rates), now)
-    store.insert_calls(conn, columns)
     result.stored_ids = columns["id"]
     result.unrated = columns["rated"].count(False)
     result.cost_units = sum(filter(None, columns["cost"]))
-    return result
+    return Planned(result, store.prepare_calls(conn, columns))
+
+
+def write(conn: Connection, planned: Planned) -> Ingested:
+    """Store a planned batch in the caller's transaction (where `existing_call_ids` was read)."""
+    if planned.calls is not None:
+        store.write_calls(conn, planned.calls)
+    return planned.result
+
+
+_sqlite_writers: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def writing(conn: Connection) -> Iterator[None]:
+    """On SQLite, one writing transaction at a time per database in this process; enter it
+    just before the first write and leave it after the commit.
+
+    SQLite lets one transaction write at a time anyway; the others would wait in its busy
+    handler, which sleeps in steps of up to 100 ms, so two concurrent batches run slower than
+    one. A lock hands the turn over at once. PostgreSQL writes concurrently: no lock.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    lock = _sqlite_writers.setdefault(str(conn.engine.url), threading.Lock())
+    with lock:
+        yield
 
 
 def call_columns(org_id: int, cdrs: Sequence[CallIn | Cdr], deck: PricedDeck, now: datetime) -> dict[str, list]:

@@ -40,7 +40,24 @@ class Snowflake:
             ) | self._sequence
 
     def many(self, count: int) -> list[int]:
-        return [self.next() for _ in range(count)]
+        """`count` ids in one go (a deck import takes 300,000): whole runs of sequence
+        numbers, carrying on into the following milliseconds as `next` does when one fills."""
+        if count <= 0:
+            return []
+        with self._lock:
+            now = max(int(time.time() * 1000), self._last_ms)
+            sequence = self._sequence + 1 if now == self._last_ms else 0
+            if sequence > _MAX_SEQUENCE:
+                now, sequence = now + 1, 0
+            result: list[int] = []
+            while True:
+                take = min(count - len(result), _MAX_SEQUENCE + 1 - sequence)
+                base = ((now - EPOCH_MS) << (_WORKER_BITS + _SEQUENCE_BITS)) | (self.worker_id << _SEQUENCE_BITS)
+                result.extend(range(base + sequence, base + sequence + take))
+                if len(result) == count:
+                    self._last_ms, self._sequence = now, sequence + take - 1
+                    return result
+                now, sequence = now + 1, 0
 
 
 def encode(value: int) -> str:

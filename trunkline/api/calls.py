@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Request
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from trunkline import billing, cdrs, ids
@@ -19,6 +20,7 @@ from trunkline.store.listing import fetch_page
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 Reader = Annotated[Principal, caller("calls.read")]
+INGEST_ATTEMPTS = 3
 _BATCH_SCHEMA = {"oneOf": [{"$ref": "#/components/schemas/CallIn"}, {"type": "array", "items": {"$ref": "#/components/schemas/CallIn"}}]}
 
 
@@ -55,9 +57,19 @@ async def ingest_calls(request: Request, db: Database, who: Annotated[Principal,
 
     def work():
         batch, _ = cdrs.parse(body, media_type)
-        with db.begin() as conn:
-            deck = request.app.state.decks.get(conn, who.org_id)
-            return billing.ingest(conn, who.org_id, batch, deck, utcnow())
+        for attempt in range(1, INGEST_ATTEMPTS + 1):
+            try:
+                with db.connect() as conn:
+                    deck = request.app.state.decks.get(conn, who.org_id)
+                    planned = billing.plan(conn, who.org_id, batch, deck, utcnow())
+                    with billing.writing(conn):
+                        result = billing.write(conn, planned)
+                        conn.commit()
+                    return result
+            except (IntegrityError, db.dialect.dbapi.IntegrityError):
+                # A concurrent batch stored one of these call_ids first: run again, it is now a duplicate.
+                if attempt == INGEST_ATTEMPTS:
+                    raise
 
     result = await run_in_threadpool(work)
     return done(

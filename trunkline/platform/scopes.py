@@ -8,6 +8,9 @@ RESOURCES = (
     "call_rates",
     "calls",
     "reports",
+    "endpoints",
+    "products",
+    "voice",
 )
 ACTIONS = ("read", "create", "update", "delete")
 

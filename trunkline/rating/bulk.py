@@ -33,7 +33,7 @@ _SAFE_SECONDS = 2**62  # above this, a rate is priced exactly only
 _PLUS, _ZERO = ord("+"), ord("0")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class BulkResult:
     """Per-row arrays. Unrated rows have rate_index = rate_id = cost_units = -1
     and status INVALID or NO_MATCH (REASONS gives the scalar reason string);
@@ -53,14 +53,19 @@ class BulkResult:
 
 
 class BulkRater:
-    """A deck compiled for batches: prefix index plus a per-rate price table."""
+    """A deck compiled for batches: prefix index plus a per-rate price table.
+
+    `bucket_digits` sizes the index's direct table (10^digits entries; chosen
+    from the deck size by default), `chunk_size` the rows numpy handles at a
+    time, `threads` how many chunks run at once (default: every usable core).
+    """
 
     def __init__(
         self, deck: Deck, *, bucket_digits: int | None = None, chunk_size: int = 1 << 16, threads: int | None = None
     ) -> None:
         self.deck = deck
         self.chunk_size = chunk_size
-        self.threads = threads or len(os.sched_getaffinity(0))
+        self.threads = threads or os.cpu_count() or 1
         prefixes = [rate.prefix for rate in deck.rates]
         # About ten buckets per prefix; 10^7 buckets (a 40 MB table) at most.
         self._index = PrefixIndex(prefixes, bucket_digits or min(len(str(len(prefixes))) + 1, 7))
@@ -71,7 +76,8 @@ class BulkRater:
         self._long_heads = np.unique(np.array([int(prefixes[i][:DIGITS]) for i in long], np.int64))
 
     def rate(self, numbers, billsec) -> BulkResult:
-        """Rate calls row by row; a negative billsec is a ValueError."""
+        """Rate `numbers` (bytes or str array, or a sequence) called for `billsec`
+        (integers); a negative billsec is a ValueError."""
         numbers = np.asarray(numbers)
         billsec = np.asarray(billsec)
         if numbers.ndim != 1 or billsec.shape != numbers.shape:
@@ -87,7 +93,7 @@ class BulkRater:
             raise ValueError("billsec must not be negative")
         if billsec.max() > INT64_MAX:
             raise OverflowError("billsec does not fit in int64")
-        numbers = np.ascontiguousarray(numbers)
+        numbers = np.ascontiguousarray(numbers, dtype=numbers.dtype.newbyteorder("="))
         billsec = np.ascontiguousarray(billsec, dtype=np.int64)
 
         status = np.empty(size, np.int8)
@@ -101,7 +107,7 @@ class BulkRater:
             return odd + begin
 
         starts = range(0, size, self.chunk_size)
-        with ThreadPoolExecutor(self.threads) as pool:
+        with ThreadPoolExecutor(min(self.threads, len(starts))) as pool:
             odd_rows = list(pool.map(run, starts))
         for row in np.concatenate(odd_rows):
             self._rate_one(numbers[row], int(billsec[row]), row, status, label, cost)
@@ -114,13 +120,11 @@ class BulkRater:
         if self._long_heads.size:
             plain &= ~((lengths > DIGITS) & np.isin(values, self._long_heads))
         unmatched = label < 0
-        cost[:], overflow = _price(np.take(self._prices, label, axis=0), billsec)
+        cost[:], unsafe = _price(np.take(self._prices, label, axis=0), billsec)
         np.copyto(cost, -1, where=unmatched)
         status[:] = RATED
         status[unmatched] = NO_MATCH
-        overflow &= ~unmatched
-        overflow |= ~plain
-        return np.flatnonzero(overflow)
+        return np.flatnonzero(~plain | (unsafe & ~unmatched))
 
     def _rate_one(self, number, billsec, row, status, label, cost) -> None:
         text = number.decode("latin-1") if isinstance(number, bytes) else str(number)

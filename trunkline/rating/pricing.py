@@ -31,7 +31,8 @@ def round_half_up(amount: Fraction) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Breakdown:
-    """How a call's cost was built; amounts are exact Fractions of units."""
+    """How a call's cost was built; amounts are exact Fractions of units.
+    A call within the grace period (or of 0 s) has every term zero."""
 
     prefix: str
     rate_id: int
@@ -39,18 +40,19 @@ class Breakdown:
     billsec: int
     within_grace: bool
     connect_fee: Fraction
-    first_interval_seconds: int
+    first_interval_seconds: int  # interval_1, charged in full even for shorter calls
     first_interval_amount: Fraction
-    free_seconds: int
-    rest_seconds: int
-    rest_intervals: int
+    free_seconds: int  # the free seconds this call actually used
+    rest_seconds: int  # billsec - interval_1 - free_seconds, when positive
+    rest_intervals: int  # rest_seconds rounded up to whole interval_n
     rest_amount: Fraction
-    subtotal: Fraction
+    subtotal: Fraction  # connect fee + first interval + rest
     surcharge_amount: Fraction
-    cost_units: int
+    cost_units: int  # subtotal + surcharge, rounded once, half up
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-friendly view: amounts as Decimal currency, `cost` with five places."""
+        """JSON-friendly view: amounts as Decimal currency, `cost` with five places.
+        (Render tiny amounts with format(value, "f"): str() may use an exponent.)"""
         return {
             "prefix": self.prefix,
             "rate_id": self.rate_id,

@@ -82,11 +82,13 @@ def _bucket_table(bounds: np.ndarray, digits: int) -> np.ndarray:
     first = (entry[b] >> 1) + (entry[b] & 1) - 1 and last = (entry[b + 1] >> 1) - 1.
     """
     step = int(POW10[DIGITS - digits])
-    before = np.zeros(10**digits + 1, np.int64)
-    np.cumsum(np.bincount(bounds // step, minlength=10**digits), out=before[1:])
-    table = before * 2
-    table[bounds[bounds % step == 0] // step] += 1
-    return table.astype(np.int32)
+    bucket = bounds // step
+    # Segments starting before bucket b, as a step function over b = 0 .. 10^digits.
+    runs = np.diff(np.concatenate(([-1], bucket, [10**digits])))
+    table = np.repeat(np.arange(len(bounds) + 1, dtype=np.int32), runs)
+    table *= 2
+    table[bucket[bounds % step == 0]] += 1
+    return table
 
 
 def _parents(values: np.ndarray, lengths: np.ndarray, labels: np.ndarray) -> np.ndarray:

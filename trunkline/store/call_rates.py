@@ -1,6 +1,7 @@
 """Call-rate rows: one deck per organization, prefix unique within it."""
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -110,21 +111,36 @@ def load(conn: Connection, org_id: int, rows: list[dict[str, Any]], replace: boo
     fresh = [row for row in rows if row["prefix"] not in known]
     changed = [row for row in rows if row["prefix"] in known] if known else []
     stamp = table.c.updated_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)(now)  # as SQLAlchemy stores it
-    if fresh:
-        _insert_many(conn, org_id, fresh, stamp)
-    if changed:
-        _update_many(conn, known, changed, stamp)
+    cursor = conn.connection.driver_connection.cursor()
+    with _roomy_cache(cursor, conn.dialect.name):
+        if fresh:
+            _insert_many(cursor, conn.dialect.name, org_id, fresh, stamp)
+        if changed:
+            _update_many(cursor, conn.dialect.name, known, changed, stamp)
     deck_changed(conn, org_id)
     return len(fresh), len(changed)
 
 
-def _insert_many(conn: Connection, org_id: int, rows: list[dict[str, Any]], stamp: Any) -> None:
+@contextmanager
+def _roomy_cache(cursor: Any, dialect: str) -> Iterator[None]:
+    """A 64 MiB SQLite page cache while a deck is written (the default 2 MiB makes index updates read pages again)."""
+    if dialect != "sqlite":
+        yield
+        return
+    size = cursor.execute("PRAGMA cache_size").fetchone()[0]
+    cursor.execute("PRAGMA cache_size = -65536")
+    try:
+        yield
+    finally:
+        cursor.execute(f"PRAGMA cache_size = {int(size)}")
+
+
+def _insert_many(cursor: Any, dialect: str, org_id: int, rows: list[dict[str, Any]], stamp: Any) -> None:
     names = list(rows[0])
     values = itemgetter(*names)
     records = [(rate_id, org_id, *values(row), stamp, stamp) for rate_id, row in zip(ids.generator.many(len(rows)), rows)]
     columns = ", ".join(["id", "org_id", *names, "created_at", "updated_at"])
-    cursor = conn.connection.driver_connection.cursor()
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         with cursor.copy(f"COPY call_rates ({columns}) FROM STDIN") as copy:
             for record in records:
                 copy.write_row(record)
@@ -132,14 +148,14 @@ def _insert_many(conn: Connection, org_id: int, rows: list[dict[str, Any]], stam
         cursor.executemany(f"INSERT INTO call_rates ({columns}) VALUES ({', '.join('?' * len(records[0]))})", records)
 
 
-def _update_many(conn: Connection, known: dict[str, int], rows: list[dict[str, Any]], stamp: Any) -> None:
-    names = list(rows[0])
+def _update_many(cursor: Any, dialect: str, known: dict[str, int], rows: list[dict[str, Any]], stamp: Any) -> None:
+    # Rows were matched by prefix, so it is left alone: setting it would rewrite its index entry.
+    names = [name for name in rows[0] if name != "prefix"]
     values = itemgetter(*names)
     records = [(*values(row), stamp, known[row["prefix"]]) for row in rows]
-    cursor = conn.connection.driver_connection.cursor()
-    if conn.dialect.name == "postgresql":
+    columns = [*names, "updated_at"]
+    if dialect == "postgresql":
         # One UPDATE joined to a COPY-filled scratch table instead of a statement per row.
-        columns = [*names, "updated_at"]
         cursor.execute(f"CREATE TEMP TABLE rate_changes AS SELECT {', '.join(columns)}, id FROM call_rates WITH NO DATA")
         with cursor.copy(f"COPY rate_changes ({', '.join(columns)}, id) FROM STDIN") as copy:
             for record in records:
@@ -148,7 +164,7 @@ def _update_many(conn: Connection, known: dict[str, int], rows: list[dict[str, A
         cursor.execute(f"UPDATE call_rates SET {assignments} FROM rate_changes WHERE call_rates.id = rate_changes.id")
         cursor.execute("DROP TABLE rate_changes")
     else:
-        assignments = ", ".join(f"{name} = ?" for name in [*names, "updated_at"])
+        assignments = ", ".join(f"{name} = ?" for name in columns)
         cursor.executemany(f"UPDATE call_rates SET {assignments} WHERE id = ?", records)
 
 

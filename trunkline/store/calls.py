@@ -2,6 +2,7 @@
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta, UTC
 from typing import Any
@@ -53,11 +54,12 @@ _UPSERT = {
     "sqlite": f"INSERT INTO call_totals ({', '.join(TOTALS_KEY + TOTALS_SUMS)}) VALUES ({', '.join('?' * 10)}) "
     f"ON CONFLICT ({', '.join(TOTALS_KEY)}) DO UPDATE SET {_UPDATE_SUMS}",
     # One statement for the whole batch: arrays unnested in the (sorted) order they are sent.
-    # One statement for the whole batch, its rows one JSON text (cheap to send, unlike arrays).
+    # One statement for the whole batch, its rows one JSON text (cheap to send, unlike arrays;
+    # jsonb, so each element is parsed once, not once per ->>).
     "postgresql": f"INSERT INTO call_totals ({', '.join(TOTALS_KEY + TOTALS_SUMS)}) "
     "SELECT (r->>0)::bigint, (r->>1)::date, r->>2, r->>3, r->>4, "
     "(r->>5)::bigint, (r->>6)::bigint, (r->>7)::bigint, (r->>8)::bigint, (r->>9)::bigint "
-    "FROM json_array_elements(%s::json) WITH ORDINALITY AS sent(r, n) ORDER BY n "
+    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS sent(r, n) ORDER BY n "
     f"ON CONFLICT ({', '.join(TOTALS_KEY)}) DO UPDATE SET {_UPDATE_SUMS}",
 }
 # Binary COPY needs each column's type; JSON's binary form is its text.
@@ -76,24 +78,31 @@ def existing_call_ids(conn: Connection, org_id: int, call_ids: list[str]) -> set
     return set(conn.execute(_KNOWN[conn.dialect.name], {"org_id": org_id, "call_ids": wanted}).scalars())
 
 
-def insert_calls(conn: Connection, columns: dict[str, list]) -> None:
-    """Bulk insert calls given as column lists (every name in COLUMNS; aware or UTC datetimes,
-    `breakdown` as JSON text) and fold them into the daily totals.
+@dataclass(frozen=True, slots=True)
+class PreparedCalls:
+    """Calls converted for the driver, and their daily totals, ready to write."""
 
-    Straight to the driver, inside the caller's transaction: binary COPY on PostgreSQL, one
-    executemany on SQLite (SQLAlchemy's per-value processing would cost more than the insert).
-    Everything is prepared before the first write, so SQLite's write lock is held only while
-    writing.
+    rows: list[tuple]
+    totals: list
+
+
+def insert_calls(conn: Connection, columns: dict[str, list]) -> None:
+    """Bulk insert calls given as column lists and fold them into the daily totals."""
+    if columns["id"]:
+        write_calls(conn, prepare_calls(conn, columns))
+
+
+def prepare_calls(conn: Connection, columns: dict[str, list]) -> PreparedCalls:
+    """Calls given as column lists (every name in COLUMNS; aware or UTC datetimes, `breakdown`
+    as JSON text), converted for the driver, and their sums per daily-totals row.
+
+    Done before anything is written, so SQLite's write lock is held only while writing.
     """
-    if not columns["id"]:
-        return
-    postgres = conn.dialect.name == "postgresql"
-    if postgres:
+    if conn.dialect.name == "postgresql":
         values, days = columns, [_utc(moment).date() for moment in columns["start_at"]]
     else:
         values = {**columns, **{name: _sqlite_times(columns[name]) for name in TIME_COLUMNS}}
         days = [moment[:10] for moment in values["start_at"]]
-    rows = list(zip(*(values[name] for name in COLUMNS)))
     keys = zip(columns["org_id"], days, columns["account_id"], columns["rate_type"], columns["prefix"])
     sums: dict[tuple, list[int]] = {}
     for (org_id, day, account_id, rate_type, prefix), billsec, cost in zip(keys, columns["billsec"], columns["cost"]):
@@ -109,16 +118,22 @@ def insert_calls(conn: Connection, columns: dict[str, list]) -> None:
             entry[2] += 1
         else:
             entry[4] += cost
-    totals_rows = _totals_rows(conn, sums)
+    return PreparedCalls(list(zip(*(values[name] for name in COLUMNS))), _totals_rows(conn, sums))
+
+
+def write_calls(conn: Connection, prepared: PreparedCalls) -> None:
+    """Write prepared calls and their totals in the caller's transaction, straight to the driver:
+    binary COPY on PostgreSQL, one executemany on SQLite (SQLAlchemy's per-value processing
+    would cost more than the insert)."""
     cursor = conn.connection.driver_connection.cursor()
-    if postgres:
+    if conn.dialect.name == "postgresql":
         with cursor.copy(f"COPY calls ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types([_COPY_TYPES[type(column.type)] for column in table.columns])
-            for row in rows:
+            for row in prepared.rows:
                 copy.write_row(row)
     else:
-        cursor.executemany(f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", rows)
-    _upsert_totals(conn, totals_rows)
+        cursor.executemany(f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", prepared.rows)
+    _upsert_totals(conn, prepared.totals)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -157,10 +172,12 @@ def add_totals(conn: Connection, rows: Iterable[dict[str, Any]], sign: int) -> N
 def _totals_rows(conn: Connection, sums: dict[tuple, list[int]]):
     """Sums keyed in TOTALS_KEY order (day as a date, or ISO text on SQLite) as upsert parameters.
 
-    Keys go in sorted order, so concurrent batches lock shared rows in the same order.
+    On PostgreSQL keys go in sorted order, so concurrent batches lock shared rows in the same
+    order (no deadlocks); SQLite has one writer at a time.
     """
-    rows = sorted(key + tuple(entry) for key, entry in sums.items())
-    return [_encode(rows).decode()] if conn.dialect.name == "postgresql" else rows
+    if conn.dialect.name == "postgresql":
+        return [_encode(sorted((*key, *entry) for key, entry in sums.items())).decode()]
+    return [(*key, *entry) for key, entry in sums.items()]
 
 
 def _upsert_totals(conn: Connection, rows) -> None:

@@ -183,3 +183,42 @@ call_totals = Table(
     Column("cost", Money, nullable=False),
     PrimaryKeyConstraint("org_id", "day", "account_id", "rate_type", "prefix", name="pk_call_totals"),
 )
+
+# Endpoint credentials (seed 004): a login and password per endpoint object, for the
+# endpoint APIs only. The password is random and long, so SHA-256 is the right hash.
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("name", String(200), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("password_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("rotated_at", UTCDateTime(), nullable=False),
+)
+
+organization_products = Table(
+    "organization_products",
+    metadata,
+    _org_id(),
+    Column("code", String(8), nullable=False),
+    Column("enabled_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("org_id", "code", name="pk_organization_products"),
+)
+
+call_requests = Table(
+    "call_requests",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("account_id", String(64), nullable=False),
+    Column("callee", String(64), nullable=False),
+    Column("whisper_text", String(1000), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("dialer", String(32), nullable=False),
+    Column("detail", String(500)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

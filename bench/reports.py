@@ -1,0 +1,108 @@
+"""Call-data reports over 1,000,000 stored calls, on the real server (uvicorn, 1 worker).
+
+    .venv/bin/python bench/reports.py [--postgres postgresql://postgres@127.0.0.1:5432/test]
+
+Stores 1,000,000 synthetic calls for one organization through the store layer
+(`billing.ingest` in batches: rated against a 300,000-prefix deck, daily totals kept
+in step), then times `GET /api/reports/call-data` for May 2024 (31 days) grouped by
+day, account, type, prefix and day,account: the median of several runs each, over
+HTTP. Target: every grouping under a second. The calls are those of bench/ingest.py:
+100 accounts, numbers spread uniformly over the deck's prefixes (the most distinct
+totals rows a month can have), starts in time order over the month.
+"""
+
+import argparse
+import http.client
+import json
+import signal
+import statistics
+import sys
+import time
+from urllib.parse import urlencode
+
+import ingest
+from trunkline import billing, cdrs
+from trunkline.platform.resources import utcnow
+from trunkline.store.db import make_engine
+
+GROUPINGS = ("day", "account", "type", "prefix", "day,account")
+TARGET = 1.0
+
+
+def store_calls(settings, org_id: int, prefixes: list[str], count: int, batch: int) -> None:
+    """`count` calls through billing.ingest, `batch` per transaction."""
+    engine = make_engine(settings.sqlalchemy_url)
+    decks = billing.DeckCache()
+    try:
+        for index, body in enumerate(ingest.batches(prefixes, count // batch, batch)):
+            records, _ = cdrs.parse(body, "application/json")
+            with engine.begin() as conn:
+                billing.ingest(conn, org_id, records, decks.get(conn, org_id), utcnow())
+            print(f"\r  {(index + 1) * batch:,} calls stored", end="", file=sys.stderr)
+        print(file=sys.stderr)
+    finally:
+        engine.dispose()
+
+
+def get(port: int, path: str, headers: dict[str, str]) -> tuple[float, bytes]:
+    conn = http.client.HTTPConnection(ingest.HOST, port, timeout=300)
+    try:
+        started = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        seconds = time.perf_counter() - started
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"GET {path} answered {response.status}: {body[:500]!r}")
+    return seconds, body
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", metavar="URL", help="run on PostgreSQL (a fresh database next to URL's)")
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--prefixes", type=int, default=300_000)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per grouping (median shown)")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup on kill too
+    backend = "PostgreSQL" if args.postgres else "SQLite"
+
+    prefixes = [str(prefix) for prefix in ingest._deck.make_prefixes(args.prefixes)]
+    with ingest.database(args.postgres) as settings:
+        started = time.perf_counter()
+        token, org_id = ingest.setup(settings, prefixes)
+        store_calls(settings, org_id, prefixes, args.calls, args.batch)
+        rows, totals = ingest.stored(settings, org_id)
+        print(f"setup: {rows:,} calls ({totals:,} in daily totals) in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        if rows != args.calls or totals != args.calls:
+            print(f"STORED COUNT WRONG: {rows:,} calls, {totals:,} in totals; expected {args.calls:,}")
+            return 1
+        auth = {"Authorization": f"Bearer {token}"}
+        results = {}
+        with ingest.server("trunkline.app:create_app", ingest.server_env(settings), settings.data_dir) as (port, _):
+            for grouping in GROUPINGS:
+                query = urlencode({"start_date": "2024-05-01", "end_date": "2024-05-31", "group_by": grouping})
+                path = f"/api/reports/call-data?{query}"
+                _, body = get(port, path, auth)  # warm-up, and the answer to check
+                data = json.loads(body)["data"]
+                if sum(row["calls"] for row in data) != args.calls:
+                    print(f"REPORT WRONG for {grouping}: {sum(row['calls'] for row in data):,} calls")
+                    return 1
+                times = [get(port, path, auth)[0] for _ in range(args.runs)]
+                results[grouping] = (statistics.median(times), max(times), len(data), len(body))
+
+    print(f"\n{backend}, {args.calls:,} calls for one organization, report over 31 days, median of {args.runs} runs")
+    print(f"{'group_by':<14} {'median s':>9} {'max s':>7} {'rows':>9} {'bytes':>12}")
+    for grouping, (median, worst, count, size) in results.items():
+        print(f"{grouping:<14} {median:>9.3f} {worst:>7.3f} {count:>9,} {size:>12,}")
+    slowest = max(results, key=lambda name: results[name][0])
+    verdict = "meets" if results[slowest][0] < TARGET else "MISSES"
+    print(f"slowest: {slowest} at {results[slowest][0]:.3f} s: {verdict} the target of under {TARGET:g} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
