@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -100,9 +101,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process: per request, a steadier figure than req/s on a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def server(app: str, env: dict[str, str], cwd: Path, app_dir: Path | None = None):
-    """A uvicorn subprocess serving `app`; yields its port; always killed on the way out."""
+    """A uvicorn subprocess serving `app`; always killed on the way out."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", HOST, "--port", str(port), *UVICORN_FLAGS]
     if app_dir:
@@ -120,7 +133,7 @@ def server(app: str, env: dict[str, str], cwd: Path, app_dir: Path | None = None
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{app} did not start listening within 60 s") from None
                 time.sleep(0.1)
-        yield port
+        yield Server(port, process.pid)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -145,12 +158,21 @@ def check(port: int, path: str, headers: dict[str, str]) -> int:
     return len(body)
 
 
-def measure(port: int, paths: list[str], headers: dict[str, str], args) -> loadgen.Result:
-    size = check(port, paths[0], headers)
-    requests = [loadgen.request_bytes("GET", path, f"{HOST}:{port}", headers) for path in paths]
-    result = loadgen.run(HOST, port, requests, args.connections, args.duration, args.warmup)
+@dataclass(frozen=True)
+class Measured:
+    result: loadgen.Result
+    cpu_us: float  # server CPU per request over the whole run, warm-up included
+
+
+def measure(target: Server, paths: list[str], headers: dict[str, str], args) -> Measured:
+    size = check(target.port, paths[0], headers)
+    requests = [loadgen.request_bytes("GET", path, f"{HOST}:{target.port}", headers) for path in paths]
+    cpu = cpu_seconds(target.pid)
+    result = loadgen.run(HOST, target.port, requests, args.connections, args.duration, args.warmup)
+    cpu = cpu_seconds(target.pid) - cpu
+    served = result.requests + result.warmup_requests
     print(f"  {paths[0][:60]:<60} {result.rate:>9,.0f} req/s  ({size} B body)", file=sys.stderr)
-    return result
+    return Measured(result, 1e6 * cpu / max(1, served))
 
 
 def main() -> int:
@@ -170,25 +192,31 @@ def main() -> int:
         env = {"TRUNKLINE_DATA_DIR": str(data_dir)}
         auth = {"Authorization": f"Bearer {token}"}
         results = {}
-        with server("api:bare_app", env, data_dir, app_dir=BENCH) as port:
-            results["(a) bare Starlette route"] = measure(port, ["/hello"], {}, args)
-        with server("trunkline.app:create_app", env, data_dir) as port:
+        with server("api:bare_app", env, data_dir, app_dir=BENCH) as target:
+            results["(a) bare Starlette route"] = measure(target, ["/hello"], {}, args)
+        with server("trunkline.app:create_app", env, data_dir) as target:
             paths = [f"/api/call_rates/{ids.encode(rate_id)}" for rate_id in rate_ids]
-            results["(b) GET /api/call_rates/{id}"] = measure(port, paths, auth, args)
+            results["(b) GET /api/call_rates/{id}"] = measure(target, paths, auth, args)
             listing = f"/api/call_rates?filter={quote(FILTER)}&top=100"
-            results["(c) GET /api/call_rates?filter=…&top=100"] = measure(port, [listing], auth, args)
+            results["(c) GET /api/call_rates?filter=…&top=100"] = measure(target, [listing], auth, args)
 
-    bare = results["(a) bare Starlette route"].rate
+    bare = results["(a) bare Starlette route"]
     print(f"\n{args.connections} connections, {args.duration:g} s per case after {args.warmup:g} s warm-up, 1 worker, SQLite")
-    print(f"{'case':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'non-2xx':>8} {'errors':>7}")
-    for name, result in results.items():
+    print(
+        f"{'case':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} "
+        f"{'cpu us/req':>10} {'cpu ratio':>9} {'non-2xx':>8} {'errors':>7}"
+    )
+    for name, measured in results.items():
+        result = measured.result
         print(
             f"{name:<42} {result.rate:>9,.0f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f} "
-            f"{result.rate / bare:>6.2f} {result.non_2xx:>8} {result.errors:>7}"
+            f"{result.rate / bare.result.rate:>6.2f} {measured.cpu_us:>10.0f} {bare.cpu_us / measured.cpu_us:>9.2f} "
+            f"{result.non_2xx:>8} {result.errors:>7}"
         )
-    ratio = results["(b) GET /api/call_rates/{id}"].rate / bare
+    ratio = results["(b) GET /api/call_rates/{id}"].result.rate / bare.result.rate
     verdict = "meets" if ratio >= TARGET else "MISSES"
     print(f"\n(b) runs at {ratio:.2f} of bare: {verdict} the target of {TARGET}")
+    print("cpu ratio: bare's server CPU per request over the case's (the same comparison, less sensitive to other load)")
     return 0
 
 

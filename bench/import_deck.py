@@ -13,6 +13,7 @@ import argparse
 import csv
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -85,7 +86,17 @@ def drop_orgs(settings: Settings, *org_ids: int) -> None:
         engine.dispose()
 
 
-def cli_import(deck: Path, org_id: int, env: dict[str, str]) -> tuple[float, str]:
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time of a process (or of this one's finished children): a steadier figure than wall time on a busy machine."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cli_import(deck: Path, org_id: int, env: dict[str, str]) -> tuple[float, float, str]:
+    cpu = cpu_seconds()
     started = time.perf_counter()
     done = subprocess.run(
         [str(TRUNKLINE), "rates", "import", str(deck), "--org", ids.encode(org_id)],
@@ -96,11 +107,12 @@ def cli_import(deck: Path, org_id: int, env: dict[str, str]) -> tuple[float, str
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"trunkline rates import failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed, done.stderr.strip().splitlines()[-1]
+    return elapsed, cpu_seconds() - cpu, done.stderr.strip().splitlines()[-1]
 
 
-def api_import(deck: Path, port: int, token: str) -> tuple[float, str]:
+def api_import(deck: Path, port: int, pid: int, token: str) -> tuple[float, float, str]:
     with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=600) as client, deck.open("rb") as handle:
+        cpu = cpu_seconds(pid)
         started = time.perf_counter()
         response = client.post(
             "/api/call_rates/import",
@@ -109,19 +121,20 @@ def api_import(deck: Path, port: int, token: str) -> tuple[float, str]:
             data={"mode": "merge"},
         )
         elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(pid) - cpu
     if response.status_code != 200:
         raise RuntimeError(f"POST /api/call_rates/import answered {response.status_code}: {response.text[:500]}")
     body = response.json()
-    return elapsed, f"{body['inserted']:,} new, {body['updated']:,} updated"
+    return elapsed, cpu, f"{body['inserted']:,} new, {body['updated']:,} updated"
 
 
-def run(backend: str, settings: Settings, env: dict[str, str], deck: Path, cwd: Path) -> list[tuple[str, float, str]]:
+def run(backend: str, settings: Settings, env: dict[str, str], deck: Path, cwd: Path) -> list[tuple[str, float, float, str]]:
     cli_org, api_org, token = fresh_orgs(settings)
     try:
         results = [(f"{backend}: (a) CLI rates import", *cli_import(deck, cli_org, env))]
         results.append((f"{backend}: (a2) CLI again (all updates)", *cli_import(deck, cli_org, env)))
-        with server("trunkline.app:create_app", env, cwd) as port:
-            results.append((f"{backend}: (b) POST /api/call_rates/import", *api_import(deck, port, token)))
+        with server("trunkline.app:create_app", env, cwd) as target:
+            results.append((f"{backend}: (b) POST /api/call_rates/import", *api_import(deck, target.port, target.pid, token)))
     finally:
         drop_orgs(settings, cli_org, api_org)
     return results
@@ -144,10 +157,11 @@ def main() -> int:
             pg_env = {**env, "TRUNKLINE_DATABASE_URL": args.postgres}
             results += run("PostgreSQL", Settings(data_dir=data_dir, database_url=args.postgres), pg_env, deck, data_dir)
 
-    print(f"\n{'case':<44} {'seconds':>8} {'rows/s':>9}  result")
-    for name, seconds, outcome in results:
-        print(f"{name:<44} {seconds:>8.2f} {args.rows / seconds:>9,.0f}  {outcome}")
-    slowest = max(seconds for _, seconds, _ in results)
+    print(f"\n{'case':<44} {'seconds':>8} {'cpu s':>6} {'rows/s':>9}  result")
+    for name, seconds, cpu, outcome in results:
+        print(f"{name:<44} {seconds:>8.2f} {cpu:>6.2f} {args.rows / seconds:>9,.0f}  {outcome}")
+    print("(cpu s: CPU time of the CLI process, or of the server during the request)")
+    slowest = max(seconds for _, seconds, _, _ in results)
     verdict = "meets" if slowest < TARGET else "MISSES"
     print(f"\nslowest {slowest:.2f} s: {verdict} the target of {TARGET:g} s")
     return 0

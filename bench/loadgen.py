@@ -18,6 +18,7 @@ import uvloop
 @dataclass(frozen=True)
 class Result:
     requests: int  # completed inside the measured window
+    warmup_requests: int  # completed before it
     seconds: float
     non_2xx: int
     errors: int  # connections lost or refused mid-run
@@ -46,6 +47,7 @@ class _Window:
         self.start = now + warmup
         self.end = self.start + duration
         self.latencies: list[float] = []
+        self.warmup_requests = 0
         self.non_2xx = 0
         self.errors = 0
 
@@ -83,6 +85,8 @@ class _Connection(asyncio.Protocol):
             window.latencies.append(now - self.sent_at)
             if not 200 <= status < 300:
                 window.non_2xx += 1
+        elif now < window.start:
+            window.warmup_requests += 1
         self._send()
 
     def _complete(self) -> int | None:
@@ -161,7 +165,7 @@ async def _run(host: str, port: int, requests: list[bytes], connections: int, du
     def percentile(fraction: float) -> float:
         return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] * 1000 if latencies else 0.0
 
-    return Result(len(latencies), duration, window.non_2xx, window.errors, percentile(0.50), percentile(0.99))
+    return Result(len(latencies), window.warmup_requests, duration, window.non_2xx, window.errors, percentile(0.50), percentile(0.99))
 
 
 def run(

@@ -6,9 +6,11 @@ Stores 1,000,000 synthetic calls for one organization through the store layer
 (`billing.ingest` in batches: rated against a 300,000-prefix deck, daily totals kept
 in step), then times `GET /api/reports/call-data` for May 2024 (31 days) grouped by
 day, account, type, prefix and day,account: the median of several runs each, over
-HTTP. Target: every grouping under a second. The calls are those of bench/ingest.py:
-100 accounts, numbers spread uniformly over the deck's prefixes (the most distinct
-totals rows a month can have), starts in time order over the month.
+HTTP. Target: every grouping under a second. The calls are those of bench/ingest.py
+(100 accounts, starts in time order over the month); their destinations are
+`--traffic zipf` (default): 20,000 draws from the deck by Zipf popularity (s = 1),
+as real traffic concentrates on a few thousand destinations, or `--traffic uniform`:
+every prefix alike, the worst case (a prefix report of ~290,000 rows).
 """
 
 import argparse
@@ -20,6 +22,9 @@ import sys
 import time
 from urllib.parse import urlencode
 
+import numpy as np
+
+import _deck
 import ingest
 from trunkline import billing, cdrs
 from trunkline.platform.resources import utcnow
@@ -27,6 +32,16 @@ from trunkline.store.db import make_engine
 
 GROUPINGS = ("day", "account", "type", "prefix", "day,account")
 TARGET = 1.0
+
+
+def destinations(prefixes: list[str], traffic: str, seed: int = 5) -> list[str]:
+    """The prefixes calls are drawn from, uniformly (repeats make a prefix more popular)."""
+    if traffic == "uniform":
+        return prefixes
+    rng = np.random.default_rng(seed)
+    weights = 1 / np.arange(1, len(prefixes) + 1)
+    ranked = rng.permutation(len(prefixes))
+    return [prefixes[i] for i in ranked[rng.choice(len(prefixes), 20_000, p=weights / weights.sum())]]
 
 
 def store_calls(settings, org_id: int, prefixes: list[str], count: int, batch: int) -> None:
@@ -66,15 +81,16 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=50_000)
     parser.add_argument("--prefixes", type=int, default=300_000)
     parser.add_argument("--runs", type=int, default=5, help="timed runs per grouping (median shown)")
+    parser.add_argument("--traffic", choices=("zipf", "uniform"), default="zipf")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup on kill too
     backend = "PostgreSQL" if args.postgres else "SQLite"
 
-    prefixes = [str(prefix) for prefix in ingest._deck.make_prefixes(args.prefixes)]
+    prefixes = [str(prefix) for prefix in _deck.make_prefixes(args.prefixes)]
     with ingest.database(args.postgres) as settings:
         started = time.perf_counter()
         token, org_id = ingest.setup(settings, prefixes)
-        store_calls(settings, org_id, prefixes, args.calls, args.batch)
+        store_calls(settings, org_id, destinations(prefixes, args.traffic), args.calls, args.batch)
         rows, totals = ingest.stored(settings, org_id)
         print(f"setup: {rows:,} calls ({totals:,} in daily totals) in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         if rows != args.calls or totals != args.calls:
@@ -94,7 +110,7 @@ def main() -> int:
                 times = [get(port, path, auth)[0] for _ in range(args.runs)]
                 results[grouping] = (statistics.median(times), max(times), len(data), len(body))
 
-    print(f"\n{backend}, {args.calls:,} calls for one organization, report over 31 days, median of {args.runs} runs")
+    print(f"\n{backend}, {args.calls:,} calls for one organization ({args.traffic} traffic), report over 31 days, median of {args.runs} runs")
     print(f"{'group_by':<14} {'median s':>9} {'max s':>7} {'rows':>9} {'bytes':>12}")
     for grouping, (median, worst, count, size) in results.items():
         print(f"{grouping:<14} {median:>9.3f} {worst:>7.3f} {count:>9,} {size:>12,}")

@@ -16,6 +16,7 @@ from trunkline.app import create_app
 from trunkline.config import Settings
 from trunkline.platform import credentials, scopes
 from trunkline.platform.auth import authorize
+from trunkline.platform.endpoint_auth import EndpointGuard
 from trunkline.store.db import make_engine
 from trunkline.store.tables import request_log
 
@@ -213,6 +214,9 @@ def test_every_api_route_declares_its_credential(guarded_routes):
     for path, route in guarded_routes:
         dependant = getattr(route, "dependant", None)
         assert dependant is not None, f"{path} is not a FastAPI route and so cannot declare a credential"
+        if path.startswith("/api/endpoint/"):  # endpoint APIs take only endpoint credentials (seed 004)
+            assert [type(d.call) for d in dependencies(dependant) if d.call is authorize or isinstance(d.call, EndpointGuard)] == [EndpointGuard], path
+            continue
         guards = [d for d in dependencies(dependant) if d.call is authorize]
         assert len(guards) == 1, f"{path} must depend on authorize exactly once"
         wanted = guards[0].own_oauth_scopes

@@ -5,9 +5,10 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from trunkline import cdrs, ids
-from trunkline.api import ROUTERS
+from trunkline.api import ROUTERS, endpoint_cdr
 from trunkline.billing import DeckCache
 from trunkline.config import Settings
+from trunkline.dialer import Dispatcher, make_dialer
 from trunkline.platform import errors, openapi
 from trunkline.platform.auth import Authenticator
 from trunkline.platform.body import BodyDecodingMiddleware
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         writer.start()
         yield
+        await app.state.dispatcher.stop()
         await writer.stop()
         engine.dispose()
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.request_log = writer
     app.state.passwords = Passwords(fast=settings.argon2_fast)
     app.state.decks = DeckCache()
+    app.state.dispatcher = Dispatcher(engine, make_dialer(settings))
     app.state.authenticator = Authenticator(engine, settings, app.state.passwords, RateLimiter(settings.redis_url))
 
     api = APIRouter(prefix=API, responses=openapi.ERROR_RESPONSES)
@@ -56,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     errors.install(app)
-    app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES})
+    app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES, f"{API}/endpoint/cdr": endpoint_cdr.MEDIA_TYPES})
     app.add_middleware(RequestLogMiddleware, writer=writer)
     app.openapi = lambda: openapi.build(app)
     return app

@@ -9,6 +9,7 @@ written as column lists, so a 10,000-CDR batch costs a few Python operations per
 call, not a dict and a scalar rating each.
 """
 
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,11 +19,15 @@ from typing import Any
 
 import msgspec
 import numpy as np
-from sqlalchemy import Connection, select
+import psycopg
+from psycopg.errors import DeadlockDetected
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError
 
 from trunkline import ids
 from trunkline.cdrs import Cdr
 from trunkline.money import from_units
+from trunkline.platform.resources import utcnow
 from trunkline.rating import REASONS, BulkRater, Deck, Rate, Unrated, normalize_number, price, rate_call
 from trunkline.schemas.calls import CallIn
 from trunkline.store import calls as store
@@ -111,15 +116,45 @@ class Ingested:
 
 @dataclass
 class Planned:
-    """A batch rated and ready to write: the outcome, and the prepared rows (None: nothing new)."""
+    """A batch rated and ready to write: the outcome, the call_ids it would store, and the
+    prepared rows (None: nothing new)."""
 
     result: Ingested
+    new_call_ids: list[str]
     calls: store.PreparedCalls | None
 
 
 def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck, now: datetime) -> Ingested:
     """Rate and store a batch in the caller's transaction; CDRs already stored are skipped."""
     return write(conn, plan(conn, org_id, cdrs, deck, now))
+
+
+# Another writer (another process on SQLite, `trunkline calls import`) stored one of our call_ids
+# first (PostgreSQL may call it a deadlock when two batches insert the same ones in a different
+# order): run again, they are duplicates now.
+CONFLICTS = (IntegrityError, DeadlockDetected, psycopg.IntegrityError, sqlite3.IntegrityError)
+ATTEMPTS = 3
+
+
+def ingest_batch(engine: Engine, decks: "DeckCache", org_id: int, cdrs: Sequence[CallIn | Cdr]) -> Ingested:
+    """`ingest` in a transaction of its own, as POST /api/calls does: planned (reads, rating,
+    rows made ready) before the organization's write turn, planned again in it if a concurrent
+    batch stored some of the same call_ids meanwhile."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with engine.connect() as conn:
+                deck = decks.get(conn, org_id)
+                planned = plan(conn, org_id, cdrs, deck, utcnow())
+                with _writing(conn, org_id):
+                    if store.existing_call_ids(conn, org_id, planned.new_call_ids):
+                        planned = plan(conn, org_id, cdrs, deck, utcnow())
+                    write(conn, planned)
+                    conn.commit()
+                return planned.result
+        except CONFLICTS:
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck, now: datetime) -> Planned:
@@ -139,12 +174,12 @@ def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck
     result.duplicate_call_ids += [call_id for call_id in fresh if call_id in known]
     new = [cdr for call_id, cdr in fresh.items() if call_id not in known]
     if not new:
-        return Planned(result, None)
+        return Planned(result, [], None)
     columns = call_columns(org_id, new, deck if isinstance(deck, PricedDeck) else PricedDeck(deck.rates), now)
     result.stored_ids = columns["id"]
     result.unrated = columns["rated"].count(False)
     result.cost_units = sum(filter(None, columns["cost"]))
-    return Planned(result, store.prepare_calls(conn, columns))
+    return Planned(result, columns["call_id"], store.prepare_calls(conn, columns))
 
 
 def write(conn: Connection, planned: Planned) -> Ingested:
@@ -155,22 +190,25 @@ def write(conn: Connection, planned: Planned) -> Ingested:
 
 
 _sqlite_writers: dict[str, threading.Lock] = {}
+_INGEST_LOCKS = 0x7C0A11  # the namespace of ingest's PostgreSQL advisory locks (one per org)
 
 
 @contextmanager
-def writing(conn: Connection) -> Iterator[None]:
-    """On SQLite, one writing transaction at a time per database in this process; enter it
-    just before the first write and leave it after the commit.
+def _writing(conn: Connection, org_id: int) -> Iterator[None]:
+    """The organization's write turn: enter after planning, just before the first write; leave
+    after the commit. Inside it no other batch stores calls for the organization, so the
+    holder can check that no call_id it plans to store was stored since it looked.
 
-    SQLite lets one transaction write at a time anyway; the others would wait in its busy
-    handler, which sleeps in steps of up to 100 ms, so two concurrent batches run slower than
-    one. A lock hands the turn over at once. PostgreSQL writes concurrently: no lock.
+    SQLite writes one transaction at a time anyway; a waiting one would sleep in its busy
+    handler in steps of up to 100 ms, so a lock per database (in this process) hands the turn
+    over at once. PostgreSQL: a transaction advisory lock per organization (concurrent batches
+    of one organization would queue on the same daily-totals rows anyway).
     """
-    if conn.dialect.name != "sqlite":
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_INGEST_LOCKS, org_id % 2**31))
         yield
         return
-    lock = _sqlite_writers.setdefault(str(conn.engine.url), threading.Lock())
-    with lock:
+    with _sqlite_writers.setdefault(str(conn.engine.url), threading.Lock()):
         yield
 
 

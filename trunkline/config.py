@@ -6,9 +6,13 @@ that many stateless workers share data and limits.
 """
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# FreeSWITCH originate arguments for rapid-response calls (see trunkline.dialer.freeswitch_esl).
+DEFAULT_DIAL_STRING = "{origination_caller_id_number=$account_id}sofia/gateway/default/$callee '&speak(flite|kal|$text)'"
 
 
 class Settings(BaseSettings):
@@ -31,6 +35,17 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="How long a verified credential is trusted without a DB read"
     )
     argon2_fast: bool = Field(default=False, description="Cheap argon2 parameters (tests only)")
+    dialer: Literal["simulator", "freeswitch"] = Field(
+        default="simulator", description="Who places rapid-response calls: the built-in simulator or FreeSWITCH"
+    )
+    dialer_simulator_delay: float = Field(default=0.2, ge=0, description="Simulator: seconds per status step")
+    esl_host: str = Field(default="127.0.0.1", description="FreeSWITCH event socket host")
+    esl_port: int = Field(default=8021, ge=1, le=65535)
+    esl_password: str = Field(default="ClueCon", description="FreeSWITCH event socket password")
+    esl_dial_string: str = Field(
+        default=DEFAULT_DIAL_STRING, description="originate arguments; $callee, $text, $account_id, $id are filled in"
+    )
+    esl_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for the event socket")
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -86,12 +86,23 @@ def _plain_row(header: list[str], cells: list[str]) -> dict[str, Any] | None:
     return row
 
 
-def _digit_cells(column: tuple[str, ...], longest: int) -> bool:
-    return all(map(str.isdigit, column)) and all(map(str.isascii, column)) and max(map(len, column)) <= longest
+def _column_pattern(cell: str) -> re.Pattern[str]:
+    return re.compile(f"(?:{cell})(?:\\n(?:{cell}))*")
+
+
+_PREFIXES = _column_pattern("[0-9]{1,64}")
+_WHOLES = _column_pattern("[0-9]{1,10}")
+_AMOUNTS = _column_pattern("[0-9]{1,9}(?:\\.[0-9]{1,5})?")
+
+
+def _all_match(pattern: re.Pattern[str], column: tuple[str, ...]) -> bool:
+    """Whether every cell matches, in one pass over the column joined by newlines (no cell may hold one)."""
+    text = "\n".join(column)
+    return pattern.fullmatch(text) is not None and text.count("\n") == len(column) - 1
 
 
 def _whole_column(column: tuple[str, ...], low: int) -> list[int] | None:
-    if not _digit_cells(column, 10):
+    if not _all_match(_WHOLES, column):
         return None
     values = list(map(int, column))
     return values if min(values) >= low and max(values) <= INT32 else None
@@ -100,13 +111,13 @@ def _whole_column(column: tuple[str, ...], low: int) -> list[int] | None:
 def _plain_column(name: str, column: tuple[str, ...]) -> list[Any] | None:
     """A whole column's values (blank cells as the defaults) when every cell is plain, else None."""
     if name == "prefix":
-        return list(column) if _digit_cells(column, 64) else None
+        return list(column) if _all_match(_PREFIXES, column) else None
     if name in ("free_seconds", "grace_period"):
         return _whole_column(column, 0)
     if name in ("interval_1", "interval_n"):
         return _whole_column(column, 1)
     if name in MONEY_FIELDS:  # at most nine digits and five places: exact in Decimal's 28 digits
-        if not all(map(_MONEY.fullmatch, column)):
+        if not _all_match(_AMOUNTS, column):
             return None
         return list(map(int, map(methodcaller("scaleb", PLACES), map(Decimal, column))))
     if name == "type":

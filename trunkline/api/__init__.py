@@ -1,6 +1,6 @@
 """Resource routers, one module per resource; `ROUTERS` is what the app mounts under /api."""
 
-from trunkline.api import auth, call_rates, calls, organizations, reports, requests, tokens, users
+from trunkline.api import auth, call_rates, calls, endpoint_cdr, endpoints, organizations, products, reports, requests, tokens, users, voice
 
 ROUTERS = (
     auth.router,
@@ -11,4 +11,8 @@ ROUTERS = (
     call_rates.router,
     calls.router,
     reports.router,
+    endpoints.router,
+    endpoint_cdr.router,
+    products.router,
+    voice.router,
 )

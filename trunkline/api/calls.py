@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from trunkline import billing, cdrs, ids
@@ -20,7 +19,6 @@ from trunkline.store.listing import fetch_page
 
 router = APIRouter(prefix="/calls", tags=["calls"])
 Reader = Annotated[Principal, caller("calls.read")]
-INGEST_ATTEMPTS = 3
 _BATCH_SCHEMA = {"oneOf": [{"$ref": "#/components/schemas/CallIn"}, {"type": "array", "items": {"$ref": "#/components/schemas/CallIn"}}]}
 
 
@@ -57,19 +55,7 @@ async def ingest_calls(request: Request, db: Database, who: Annotated[Principal,
 
     def work():
         batch, _ = cdrs.parse(body, media_type)
-        for attempt in range(1, INGEST_ATTEMPTS + 1):
-            try:
-                with db.connect() as conn:
-                    deck = request.app.state.decks.get(conn, who.org_id)
-                    planned = billing.plan(conn, who.org_id, batch, deck, utcnow())
-                    with billing.writing(conn):
-                        result = billing.write(conn, planned)
-                        conn.commit()
-                    return result
-            except (IntegrityError, db.dialect.dbapi.IntegrityError):
-                # A concurrent batch stored one of these call_ids first: run again, it is now a duplicate.
-                if attempt == INGEST_ATTEMPTS:
-                    raise
+        return billing.ingest_batch(db, request.app.state.decks, who.org_id, batch)
 
     result = await run_in_threadpool(work)
     return done(

@@ -19,6 +19,7 @@ from trunkline.store import calls as store
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 MAX_DAYS = 3660
+COLUMN_NAMES = {"account": "account_id"}
 
 
 class ReportRow(Output):
@@ -74,20 +75,14 @@ def call_data(
     groups = _group_by(group_by)
     with db.connect() as conn:
         rows = store.report(conn, who.org_id, start_date, end_date, account_id, groups)
-    names = {"account": "account_id"}
+    columns = [COLUMN_NAMES.get(group, group) for group in groups] + list(store.TOTALS_SUMS)
+    width = len(groups)
     data = [
-        {
-            **{names.get(group, group): getattr(row, group) for group in groups},
-            "calls": row.calls,
-            "answered": row.answered,
-            "unrated": row.unrated,
-            "billsec": row.billsec,
-            "cost": from_units(row.cost),
-        }
+        # Totals keep "" for a call with no account, type or prefix (unrated): shown as null.
+        dict(zip(columns, (*(key or None for key in row[:width]), *row[width:-1], from_units(row[-1]))))
         for row in rows
     ]
     if "text/csv" in request.headers.get("accept", ""):
-        columns = [names.get(group, group) for group in groups] + ["calls", "answered", "unrated", "billsec", "cost"]
         return StreamingResponse(_csv(columns, data), media_type="text/csv")
     return done(data=data)
 

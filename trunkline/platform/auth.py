@@ -28,7 +28,7 @@ from trunkline.config import Settings
 from trunkline.platform import credentials, scopes
 from trunkline.platform.errors import ApiError
 from trunkline.platform.ratelimit import RateLimiter
-from trunkline.store import identity
+from trunkline.store import endpoints, identity
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -134,6 +134,8 @@ class Authenticator:
             raise _unauthorized("Malformed Basic credentials") from None
         if not sep or "\x00" in email:  # no email holds NUL (and PostgreSQL text cannot)
             raise _unauthorized("Malformed Basic credentials")
+        if endpoints.is_login(email):
+            raise _unauthorized("Endpoint credentials work only on the endpoint APIs (/api/endpoint/...); use a token here")
         key = "basic:" + hashlib.sha256(f"{email.lower()}\0{password}".encode()).hexdigest()
         cached = self._cache.get(key)
         if cached and cached[0] > time.monotonic():

@@ -48,6 +48,11 @@ GROUPS = {"day": totals.c.day, "account": totals.c.account_id, "type": totals.c.
 
 TIME_COLUMNS = ("start_at", "answer_at", "end_at", "created_at", "rated_at")
 TOTALS_KEY = ("org_id", "day", "account_id", "rate_type", "prefix")
+# Beside each (day, account, type, prefix) row, call_totals keeps the same day, account and
+# type summed over all prefixes under this prefix (never a real one: prefixes are digits,
+# unrated calls have ""): reports not grouped by prefix read a few thousand of these rows
+# a month, however many prefixes the traffic spreads over.
+ALL_PREFIXES = "*"
 TOTALS_SUMS = ("calls", "answered", "unrated", "billsec", "cost")
 _UPDATE_SUMS = ", ".join(f"{name} = call_totals.{name} + excluded.{name}" for name in TOTALS_SUMS)
 _UPSERT = {
@@ -118,7 +123,7 @@ def prepare_calls(conn: Connection, columns: dict[str, list]) -> PreparedCalls:
             entry[2] += 1
         else:
             entry[4] += cost
-    return PreparedCalls(list(zip(*(values[name] for name in COLUMNS))), _totals_rows(conn, sums))
+    return PreparedCalls(list(zip(*(values[name] for name in COLUMNS))), _totals_rows(conn, _with_rollups(sums)))
 
 
 def write_calls(conn: Connection, prepared: PreparedCalls) -> None:
@@ -166,7 +171,20 @@ def add_totals(conn: Connection, rows: Iterable[dict[str, Any]], sign: int) -> N
         return
     if conn.dialect.name == "sqlite":
         sums = {(org_id, day.isoformat(), *rest): entry for (org_id, day, *rest), entry in sums.items()}
-    _upsert_totals(conn, _totals_rows(conn, sums))
+    _upsert_totals(conn, _totals_rows(conn, _with_rollups(sums)))
+
+
+def _with_rollups(sums: dict[tuple, list[int]]) -> dict[tuple, list[int]]:
+    """`sums` plus their ALL_PREFIXES rows."""
+    rollups: dict[tuple, list[int]] = {}
+    for (org_id, day, account_id, rate_type, _), entry in sums.items():
+        total = rollups.get((org_id, day, account_id, rate_type, ALL_PREFIXES))
+        if total is None:
+            rollups[(org_id, day, account_id, rate_type, ALL_PREFIXES)] = list(entry)
+        else:
+            for index, value in enumerate(entry):
+                total[index] += value
+    return {**sums, **rollups}
 
 
 def _totals_rows(conn: Connection, sums: dict[tuple, list[int]]):
@@ -217,10 +235,13 @@ def update_ratings(conn: Connection, changes: list[dict[str, Any]]) -> None:
 
 
 def report(conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None, group_by: list[str]):
+    """Sums per group over the days, from the daily totals: the ALL_PREFIXES rows unless
+    grouped by prefix. Groups whose calls all moved elsewhere (re-rating) are left out."""
     keys = [GROUPS[name].label(name) for name in group_by]
-    conditions = [totals.c.org_id == org_id, totals.c.day >= start_date, totals.c.day <= end_date]
+    by_prefix = totals.c.prefix != ALL_PREFIXES if "prefix" in group_by else totals.c.prefix == ALL_PREFIXES
+    conditions = [totals.c.org_id == org_id, totals.c.day >= start_date, totals.c.day <= end_date, by_prefix]
     if account_id is not None:
         conditions.append(totals.c.account_id == account_id)
-    measures = [func.sum(totals.c[name]).label(name) for name in ("calls", "answered", "unrated", "billsec", "cost")]
-    statement = select(*keys, *measures).where(*conditions).group_by(*keys).order_by(*keys)
+    measures = [func.sum(totals.c[name]).label(name) for name in TOTALS_SUMS]
+    statement = select(*keys, *measures).where(*conditions).group_by(*keys).having(func.sum(totals.c.calls) > 0).order_by(*keys)
     return conn.execute(statement).all()

@@ -1,0 +1,146 @@
+"""`POST /api/endpoint/cdr` over HTTP: switch CDRs in their native formats are rated and stored
+exactly like `POST /api/calls`, a retry is a 200 duplicate, and a bad payload stores nothing."""
+
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.helpers import assert_error, rate
+
+FIXTURES = Path(__file__).parent / "fixtures" / "switches"
+FORM = "application/x-www-form-urlencoded"
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def form(document: str) -> str:
+    """What mod_json_cdr / mod_xml_cdr POST with encode=true."""
+    return "cdr=" + quote(document, safe="")
+
+
+class Switch:
+    """An organization with a deck and a cdr_push endpoint."""
+
+    def __init__(self, org):
+        self.org = org
+        for prefix, price in (("49", "0.02"), ("44", "0.012"), ("1", "0.005")):
+            assert org.client.post("/api/call_rates", json=rate(prefix=prefix, price_1=price, price_n=price)).status_code == 200
+        created = org.client.post("/api/endpoints", json={"name": "fs01", "type": "cdr_push"}).json()
+        self.auth = (created["login"], created["password"])
+
+    def push(self, body: str, media_type: str) -> httpx.Response:
+        return httpx.post(f"{self.org.server.url}/api/endpoint/cdr", content=body.encode(), headers={"content-type": media_type}, auth=self.auth)
+
+    def calls(self) -> dict[str, dict]:
+        return {call["call_id"]: call for call in self.org.client.get("/api/calls", params={"top": 100}).json()["items"]}
+
+    def quote(self, number: str, seconds: int) -> dict:
+        return self.org.client.get("/api/call_rates/quote", params={"number": number, "duration": seconds}).json()
+
+
+@pytest.fixture
+def switch(org):
+    return Switch(org)
+
+
+@pytest.mark.parametrize(
+    ("name", "media_type", "encode"),
+    [
+        ("freeswitch_a_leg.json", "application/json", False),
+        ("freeswitch_a_leg.json", FORM, True),
+        ("freeswitch_b_leg.json", "application/json; charset=utf-8", False),
+        ("freeswitch_a_leg.xml", "application/xml", False),
+        ("freeswitch_a_leg.xml", "text/xml", False),
+        ("freeswitch_a_leg.xml", FORM, True),
+        ("asterisk_master.csv", "text/csv", False),
+        ("asterisk_master_newcdrcolumns.csv", "text/plain", False),
+    ],
+)
+def test_switch_cdrs_are_stored_and_rated_like_api_calls(switch, name, media_type, encode):
+    document = fixture(name)
+    response = switch.push(form(document) if encode else document, media_type)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    calls = switch.calls()
+    assert body["success"] is True and body["stored"] == body["received"] == len(calls) == len(body["ids"]) >= 1
+    total = 0
+    for call in calls.values():
+        quoted = switch.quote(call["callee"], call["billsec"])
+        assert call["cost"] == quoted["cost"] and call["status"] == quoted["status"], (call, quoted)
+        total += call["cost"] or 0
+    assert body["cost"] == pytest.approx(total)
+
+    again = switch.push(form(document) if encode else document, media_type)  # the switch retries
+    assert again.status_code == 200, again.text
+    assert again.json()["stored"] == 0 and again.json()["duplicates"] == len(calls)
+    assert sorted(again.json()["duplicate_call_ids"]) == sorted(calls)
+    assert len(switch.calls()) == len(calls)
+
+
+def test_rated_exactly_as_post_api_calls(switch, other_org):
+    """The same CDR through /api/calls in another org with the same deck costs the same."""
+    Switch(other_org)
+    response = switch.push(fixture("freeswitch_a_leg.xml"), "application/xml")
+    pushed = next(iter(switch.calls().values()))
+    fields = ("call_id", "callee", "caller", "start", "answer", "end", "duration", "billsec", "account_id", "disposition", "direction")
+    direct = other_org.client.post("/api/calls", json={k: pushed[k] for k in fields if pushed.get(k) is not None})
+    assert direct.status_code == 200, direct.text
+    assert response.json()["cost"] == direct.json()["cost"] == switch.quote(pushed["callee"], pushed["billsec"])["cost"] > 0
+    other = other_org.client.get("/api/calls").json()["items"][0]
+    keys = ("cost", "prefix", "rate_type", "billsec", "status")
+    assert {k: other[k] for k in keys} == {k: pushed[k] for k in keys}
+
+
+def test_unanswered_calls_cost_nothing(switch):
+    assert switch.push(fixture("freeswitch_unanswered.json"), "application/json").status_code == 200
+    assert switch.push(form(fixture("freeswitch_b_leg.xml")), FORM).status_code == 200
+    calls = switch.calls()
+    assert [(c["billsec"], c["cost"]) for c in calls.values()] == [(0, 0), (0, 0)]
+
+
+@pytest.mark.parametrize(
+    ("body", "media_type", "status"),
+    [
+        ("", "application/json", 400),
+        ("{not json", "application/json", 400),
+        ("<cdr><variables>", "application/xml", 400),
+        ('{"variables": {"start_epoch": "1709647331"}}', "application/json", 400),  # no uuid
+        ("cdr=", FORM, 400),
+        ("other=1", FORM, 400),
+        ('"a","b","c"\n', "text/csv", 400),
+        ("call_id,callee\nx,1\n", "text/csv", 400),
+        ("x", "application/octet-stream", 415),
+    ],
+)
+def test_malformed_payloads_store_nothing(switch, body, media_type, status):
+    response = switch.push(body, media_type)
+    error = assert_error(response, status)
+    assert len(error["message"]) > 10
+    assert switch.calls() == {}
+    if status == 415:
+        return  # refused by the body middleware before authentication, so logged without the organization
+    record = switch.org.client.get(f"/api/requests/{error['guid']}").json()
+    assert (record["status"], record["organization_id"], record["error_code"]) == (status, switch.org.id, error["errorCode"])
+
+
+def test_a_cdr_callin_rejects_is_422_naming_the_field(switch):
+    document = fixture("freeswitch_a_leg.json").replace('"destination_number": "', '"destination_number": "' + "9" * 80)
+    error = assert_error(switch.push(document, "application/json"), 422)
+    assert error["invalidInputVars"] and error["invalidInputVars"][0]["name"].startswith("cdr.0.")
+    assert switch.calls() == {}
+
+
+def test_organizations_are_isolated(switch, other_org):
+    other = Switch(other_org)
+    call_id = str(uuid.uuid4())
+    document = fixture("freeswitch_a_leg.json").replace("9f3c2a1e-5b7d-4c8e-a1f0-6d2b8e4c7a31", call_id)
+    assert switch.push(document, "application/json").json()["stored"] == 1
+    assert list(switch.calls()) == [call_id]
+    assert other.calls() == {}
+    assert other.push(document, "application/json").json()["stored"] == 1  # the same call id is another org's own CDR
+    assert list(other.calls()) == [call_id] and list(switch.calls()) == [call_id]

@@ -1,0 +1,80 @@
+"""`/api/endpoints`: credentials for the endpoint APIs. The password is shown at creation and rotation only."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+
+from trunkline import ids
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import not_found
+from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.resources import Database, object_id
+from trunkline.platform.responses import JSONResponse, current_guid, done, item
+from trunkline.platform.schema import Done, page_of
+from trunkline.schemas.endpoints import Endpoint, EndpointCreate, EndpointCredentials, present
+from trunkline.store import endpoints as store
+from trunkline.store.listing import fetch_page
+
+router = APIRouter(prefix="/endpoints", tags=["endpoints"])
+Reader = Annotated[Principal, caller("endpoints.read")]
+
+
+def _credentials(endpoint_id: int, login: str, password: str) -> JSONResponse:
+    return JSONResponse(
+        {"success": True, "guid": current_guid(), "id": ids.encode(endpoint_id), "login": login, "password": password},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("", response_model=page_of(Endpoint), summary="List endpoints")
+def list_endpoints(request: Request, params: ListQuery, db: Database, who: Reader):
+    where, order_by = params.clauses(store.FIELDS)
+    with db.connect() as conn:
+        count, rows = fetch_page(conn, store.endpoints, who.org_id, where, order_by, params.skip, params.top)
+    return page(request, params, count, [present(row) for row in rows])
+
+
+@router.post(
+    "",
+    response_model=EndpointCredentials,
+    summary="Create an endpoint",
+    description="Returns the endpoint's Basic-auth login and password for `/api/endpoint/...`. "
+    "The password is in this response and nowhere else.",
+)
+def create_endpoint(body: EndpointCreate, db: Database, who: Annotated[Principal, caller("endpoints.create")]):
+    with db.begin() as conn:
+        endpoint_id, login, password = store.create(conn, who.org_id, body.name, body.type.value)
+    return _credentials(endpoint_id, login, password)
+
+
+@router.get("/{id}", response_model=Endpoint, summary="Retrieve an endpoint")
+def get_endpoint(id: str, db: Database, who: Reader):
+    with db.connect() as conn:
+        row = store.get(conn, who.org_id, object_id(id, "Endpoint"))
+    if row is None:
+        raise not_found("Endpoint")
+    return item(present(row))
+
+
+@router.post(
+    "/{id}/rotate",
+    response_model=EndpointCredentials,
+    summary="Issue a new endpoint password",
+    description="The old password stops working at once. The new one is in this response and nowhere else.",
+)
+def rotate_endpoint(id: str, db: Database, who: Annotated[Principal, caller("endpoints.update")]):
+    endpoint_id = object_id(id, "Endpoint")
+    with db.begin() as conn:
+        row = store.get(conn, who.org_id, endpoint_id)
+        password = store.rotate(conn, who.org_id, endpoint_id) if row else None
+    if password is None:
+        raise not_found("Endpoint")
+    return _credentials(endpoint_id, row.login, password)
+
+
+@router.delete("/{id}", response_model=Done, summary="Delete an endpoint", description="Its credentials stop working at once.")
+def delete_endpoint(id: str, db: Database, who: Annotated[Principal, caller("endpoints.delete")]):
+    with db.begin() as conn:
+        if not store.remove(conn, who.org_id, object_id(id, "Endpoint")):
+            raise not_found("Endpoint")
+    return done()

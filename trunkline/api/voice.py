@@ -1,0 +1,61 @@
+"""`/api/voice/rapidresponse` (seed 002): queue a call that speaks a text, then read its progress.
+
+The 202 returns as soon as the request is stored; the configured dialer (simulator or
+FreeSWITCH, see trunkline.dialer) places the call in the background and updates its status.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from trunkline import ids
+from trunkline.dialer import CallRequest as Call
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import missing, not_found
+from trunkline.platform.resources import Database, object_id, utcnow
+from trunkline.platform.responses import JSONResponse, current_guid, item
+from trunkline.schemas.voice import CallRequest, RapidResponseAccepted, RapidResponseCreate, present
+from trunkline.store import call_requests as store
+
+router = APIRouter(prefix="/voice", tags=["voice"])
+
+
+@router.post(
+    "/rapidresponse",
+    status_code=202,
+    response_model=RapidResponseAccepted,
+    summary="Start a rapid-response call",
+    description="Missing parameters are 400 with `missingInputVars` (seed 002). The call is placed in the "
+    "background; poll `GET /api/voice/rapidresponse/{id}` for queued → dialing → completed/failed.",
+)
+async def create_rapid_response(
+    request: Request,
+    db: Database,
+    who: Annotated[Principal, caller("voice.create")],
+    body: RapidResponseCreate | None = None,
+):
+    if body is None:  # no body at all (seed 002's example): every parameter is missing, not "body"
+        raise missing(RapidResponseCreate.model_fields)
+    dispatcher = request.app.state.dispatcher
+
+    def store_request() -> int:
+        with db.begin() as conn:
+            return store.create(
+                conn, who.org_id, body.account_id, body.callee, body.whisper_text, dispatcher.dialer.name, utcnow()
+            )
+
+    request_id = await run_in_threadpool(store_request)
+    dispatcher.submit(Call(request_id, body.account_id, body.callee, body.whisper_text))
+    return JSONResponse(
+        {"success": True, "guid": current_guid(), "id": ids.encode(request_id), "status": "queued"}, status_code=202
+    )
+
+
+@router.get("/rapidresponse/{id}", response_model=CallRequest, summary="Retrieve a rapid-response call")
+def get_rapid_response(id: str, db: Database, who: Annotated[Principal, caller("voice.read")]):
+    with db.connect() as conn:
+        row = store.get(conn, who.org_id, object_id(id, "Call request"))
+    if row is None:
+        raise not_found("Call request")
+    return item(present(row))

@@ -1,0 +1,97 @@
+"""Who is calling an endpoint API (`/api/endpoint/...`)? Only an endpoint's own Basic login:password.
+
+Seed 004: core API tokens are for the core API; each endpoint has its own credentials, and a
+core token presented to an endpoint API is unauthorized. Endpoint requests are counted against
+their organization's rate limit and logged with it, like every other request.
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from trunkline.platform.auth import _DocumentedBasic
+from trunkline.platform.errors import ApiError
+from trunkline.store import endpoints as store
+
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="trunkline-endpoint"'}
+EXPECTED = "This API expects the endpoint's login and password as HTTP Basic credentials (curl -u login:password)"
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointCaller:
+    """What the request log and the rate limiter need (`org_id`, `token_id`), and the endpoint."""
+
+    org_id: int
+    endpoint_id: int
+    login: str
+    type: str
+    rate_limit_get: int
+    rate_limit_other: int
+    token_id: None = None
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers=CHALLENGE)
+
+
+def _credentials(request: Request) -> tuple[str, str]:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if request.query_params.get("access_token") or scheme.lower() == "bearer":
+        raise _unauthorized(f"Core API tokens are not accepted here. {EXPECTED}")
+    if scheme.lower() != "basic":
+        raise _unauthorized(f"Authentication required. {EXPECTED}")
+    try:
+        login, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise _unauthorized(f"Malformed Basic credentials. {EXPECTED}") from None
+    if not sep or not store.is_login(login) or "\x00" in login:
+        raise _unauthorized(f"Not an endpoint login. {EXPECTED}")
+    return login, password
+
+
+_basic = _DocumentedBasic(scheme_name="EndpointBasic", auto_error=False, description="Endpoint login:password")
+
+
+class EndpointGuard:
+    """The dependency of an endpoint API route: the endpoint behind the Basic credentials, of `type`."""
+
+    def __init__(self, type: str) -> None:
+        self.type = type
+
+    async def __call__(self, request: Request, _c: Annotated[Any, Depends(_basic)]) -> EndpointCaller:
+        login, password = _credentials(request)
+        settings = request.app.state.settings
+        engine = request.app.state.engine
+
+        def load():
+            with engine.connect() as conn:
+                return store.verify(conn, login, password)
+
+        row = await run_in_threadpool(load)
+        if row is None:
+            raise _unauthorized("Invalid endpoint login or password")
+        caller = EndpointCaller(
+            org_id=row.org_id,
+            endpoint_id=row.id,
+            login=row.login,
+            type=row.type,
+            rate_limit_get=row.rate_limit_get or settings.rate_limit_get,
+            rate_limit_other=row.rate_limit_other or settings.rate_limit_other,
+        )
+        state = request.scope["state"]
+        state["principal"] = caller
+        method = request.method
+        per_minute = caller.rate_limit_get if method in ("GET", "HEAD") else caller.rate_limit_other
+        await request.app.state.authenticator.limiter.check(state, f"org:{caller.org_id}", method, per_minute)
+        if caller.type != self.type:
+            raise ApiError(403, f"This endpoint is of type {caller.type!r}; {request.url.path} needs a {self.type!r} endpoint")
+        return caller
+
+
+def endpoint_caller(type: str) -> Any:
+    """The route's credential dependency: `who: Annotated[EndpointCaller, endpoint_caller("cdr_push")]`."""
+    return Depends(EndpointGuard(type))

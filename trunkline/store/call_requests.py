@@ -1,0 +1,29 @@
+"""Rapid-response call requests (seed 002) and their dialing status."""
+
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from trunkline import ids
+from trunkline.store.tables import call_requests as table
+
+c = table.c
+
+
+def create(conn: Connection, org_id: int, account_id: str, callee: str, whisper_text: str, dialer: str, now: datetime) -> int:
+    request_id = ids.new_id()
+    conn.execute(
+        insert(table).values(
+            id=request_id, org_id=org_id, account_id=account_id, callee=callee, whisper_text=whisper_text,
+            status="queued", dialer=dialer, detail=None, created_at=now, updated_at=now,
+        )
+    )
+    return request_id
+
+
+def get(conn: Connection, org_id: int, request_id: int):
+    return conn.execute(select(table).where(c.id == request_id, c.org_id == org_id)).first()
+
+
+def set_status(conn: Connection, request_id: int, status: str, detail: str | None, now: datetime) -> None:
+    conn.execute(update(table).where(c.id == request_id).values(status=status, detail=detail, updated_at=now))
