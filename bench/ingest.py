@@ -37,7 +37,6 @@ from trunkline.app import prepare
 from trunkline.config import Settings
 from trunkline import ids
 from trunkline.store import call_rates, identity
-from trunkline.store.calls import ALL_PREFIXES
 from trunkline.store.db import make_engine
 from trunkline.store.tables import call_totals, calls, organizations
 
@@ -141,8 +140,7 @@ def stored(settings: Settings, org_id: int) -> tuple[int, int]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(select(func.count()).select_from(calls).where(calls.c.org_id == org_id)).scalar_one()
-            mine = (call_totals.c.org_id == org_id) & (call_totals.c.prefix != ALL_PREFIXES)
-            totals = conn.execute(select(func.sum(call_totals.c.calls)).where(mine)).scalar()
+            totals = conn.execute(select(func.sum(call_totals.c.calls)).where(call_totals.c.org_id == org_id)).scalar()
     finally:
         engine.dispose()
     return rows, totals or 0

@@ -140,7 +140,8 @@ def ingest_batch(engine: Engine, decks: "DeckCache", org_id: int, cdrs: Sequence
     """`ingest` in a transaction of its own, as POST /api/calls does: planned (reads, rating,
     rows made ready) before the organization's write turn, planned again in it if a concurrent
     batch stored some of the same call_ids meanwhile."""
-    for attempt in range(1, ATTEMPTS + 1):
+    attempt = 1
+    while True:
         try:
             with engine.connect() as conn:
                 deck = decks.get(conn, org_id)
@@ -154,7 +155,7 @@ def ingest_batch(engine: Engine, decks: "DeckCache", org_id: int, cdrs: Sequence
         except CONFLICTS:
             if attempt == ATTEMPTS:
                 raise
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck, now: datetime) -> Planned:

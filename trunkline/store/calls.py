@@ -2,8 +2,8 @@
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, UTC
 from typing import Any
 
@@ -13,6 +13,8 @@ from sqlalchemy import JSON, BigInteger, Boolean, Connection, Integer, String, b
 from trunkline.platform.query import Field, Fields
 from trunkline.store.tables import UTCDateTime
 from trunkline.store.tables import call_totals as totals
+from trunkline.store.tables import call_totals_by_account as by_account
+from trunkline.store.tables import call_totals_by_prefix as by_prefix
 from trunkline.store.tables import calls as table
 
 c = table.c
@@ -43,30 +45,30 @@ FIELDS = Fields(
 )
 COLUMNS = [column.name for column in table.columns]
 _encode = msgspec.json.Encoder().encode
-GROUPS = {"day": totals.c.day, "account": totals.c.account_id, "type": totals.c.rate_type, "prefix": totals.c.prefix}
-
-
+GROUPS = {"day": "day", "account": "account_id", "type": "rate_type", "prefix": "prefix"}  # report group -> column
 TIME_COLUMNS = ("start_at", "answer_at", "end_at", "created_at", "rated_at")
-TOTALS_KEY = ("org_id", "day", "account_id", "rate_type", "prefix")
-# Beside each (day, account, type, prefix) row, call_totals keeps the same day, account and
-# type summed over all prefixes under this prefix (never a real one: prefixes are digits,
-# unrated calls have ""): reports not grouped by prefix read a few thousand of these rows
-# a month, however many prefixes the traffic spreads over.
-ALL_PREFIXES = "*"
 TOTALS_SUMS = ("calls", "answered", "unrated", "billsec", "cost")
-_UPDATE_SUMS = ", ".join(f"{name} = call_totals.{name} + excluded.{name}" for name in TOTALS_SUMS)
-_UPSERT = {
-    "sqlite": f"INSERT INTO call_totals ({', '.join(TOTALS_KEY + TOTALS_SUMS)}) VALUES ({', '.join('?' * 10)}) "
-    f"ON CONFLICT ({', '.join(TOTALS_KEY)}) DO UPDATE SET {_UPDATE_SUMS}",
-    # One statement for the whole batch: arrays unnested in the (sorted) order they are sent.
-    # One statement for the whole batch, its rows one JSON text (cheap to send, unlike arrays;
-    # jsonb, so each element is parsed once, not once per ->>).
-    "postgresql": f"INSERT INTO call_totals ({', '.join(TOTALS_KEY + TOTALS_SUMS)}) "
-    "SELECT (r->>0)::bigint, (r->>1)::date, r->>2, r->>3, r->>4, "
-    "(r->>5)::bigint, (r->>6)::bigint, (r->>7)::bigint, (r->>8)::bigint, (r->>9)::bigint "
-    "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS sent(r, n) ORDER BY n "
-    f"ON CONFLICT ({', '.join(TOTALS_KEY)}) DO UPDATE SET {_UPDATE_SUMS}",
-}
+# Every totals table, keyed by org_id, day and these: the daily totals and their two rollups.
+TOTALS = {totals: ("account_id", "rate_type", "prefix"), by_account: ("account_id", "rate_type"), by_prefix: ("rate_type", "prefix")}
+
+
+def _upsert(table, dialect: str) -> str:
+    """Add rows of (org_id, day, *key, *sums) to `table`'s sums."""
+    names = ("org_id", "day", *TOTALS[table])
+    columns = ", ".join(names + TOTALS_SUMS)
+    update_sums = ", ".join(f"{name} = {table.name}.{name} + excluded.{name}" for name in TOTALS_SUMS)
+    if dialect == "sqlite":
+        values = f"VALUES ({', '.join('?' * (len(names) + len(TOTALS_SUMS)))})"
+    else:
+        # One statement for the whole batch, its rows one JSON text (cheap to send, unlike
+        # arrays; jsonb, so each row is parsed once, not once per ->>), in the order sent.
+        casts = ["bigint", "date", *("text" for _ in TOTALS[table]), *("bigint" for _ in TOTALS_SUMS)]
+        fields = ", ".join(f"(r->>{index}){'::' + cast if cast != 'text' else ''}" for index, cast in enumerate(casts))
+        values = f"SELECT {fields} FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS sent(r, n) ORDER BY n"
+    return f"INSERT INTO {table.name} ({columns}) {values} ON CONFLICT ({', '.join(names)}) DO UPDATE SET {update_sums}"
+
+
+_UPSERT = {dialect: {table: _upsert(table, dialect) for table in TOTALS} for dialect in ("sqlite", "postgresql")}
 # Binary COPY needs each column's type; JSON's binary form is its text.
 _COPY_TYPES = {BigInteger: "int8", Integer: "int4", String: "text", Boolean: "bool", UTCDateTime: "timestamptz", JSON: "text"}
 _KNOWN = {
@@ -85,10 +87,10 @@ def existing_call_ids(conn: Connection, org_id: int, call_ids: list[str]) -> set
 
 @dataclass(frozen=True, slots=True)
 class PreparedCalls:
-    """Calls converted for the driver, and their daily totals, ready to write."""
+    """Calls converted for the driver, and their daily totals' upsert parameters, ready to write."""
 
     rows: list[tuple]
-    totals: list
+    totals: dict
 
 
 def insert_calls(conn: Connection, columns: dict[str, list]) -> None:
@@ -123,7 +125,7 @@ def prepare_calls(conn: Connection, columns: dict[str, list]) -> PreparedCalls:
             entry[2] += 1
         else:
             entry[4] += cost
-    return PreparedCalls(list(zip(*(values[name] for name in COLUMNS))), _totals_rows(conn, _with_rollups(sums)))
+    return PreparedCalls(list(zip(*(values[name] for name in COLUMNS))), _totals_rows(conn, sums))
 
 
 def write_calls(conn: Connection, prepared: PreparedCalls) -> None:
@@ -171,40 +173,40 @@ def add_totals(conn: Connection, rows: Iterable[dict[str, Any]], sign: int) -> N
         return
     if conn.dialect.name == "sqlite":
         sums = {(org_id, day.isoformat(), *rest): entry for (org_id, day, *rest), entry in sums.items()}
-    _upsert_totals(conn, _totals_rows(conn, _with_rollups(sums)))
+    _upsert_totals(conn, _totals_rows(conn, sums))
 
 
-def _with_rollups(sums: dict[tuple, list[int]]) -> dict[tuple, list[int]]:
-    """`sums` plus their ALL_PREFIXES rows."""
-    rollups: dict[tuple, list[int]] = {}
-    for (org_id, day, account_id, rate_type, _), entry in sums.items():
-        total = rollups.get((org_id, day, account_id, rate_type, ALL_PREFIXES))
-        if total is None:
-            rollups[(org_id, day, account_id, rate_type, ALL_PREFIXES)] = list(entry)
-        else:
-            for index, value in enumerate(entry):
-                total[index] += value
-    return {**sums, **rollups}
+def _totals_rows(conn: Connection, sums: dict[tuple, list[int]]) -> dict:
+    """Upsert parameters per totals table, from sums keyed (org_id, day, account_id, rate_type,
+    prefix), day as a date (ISO text on SQLite).
 
-
-def _totals_rows(conn: Connection, sums: dict[tuple, list[int]]):
-    """Sums keyed in TOTALS_KEY order (day as a date, or ISO text on SQLite) as upsert parameters.
-
-    On PostgreSQL keys go in sorted order, so concurrent batches lock shared rows in the same
+    On PostgreSQL rows go in key order, so concurrent writers lock shared rows in the same
     order (no deadlocks); SQLite has one writer at a time.
     """
+    rollups: dict = {by_account: {}, by_prefix: {}}
+    for (org_id, day, account_id, rate_type, prefix), entry in sums.items():
+        for table, key in ((by_account, (org_id, day, account_id, rate_type)), (by_prefix, (org_id, day, rate_type, prefix))):
+            total = rollups[table].get(key)
+            if total is None:
+                rollups[table][key] = list(entry)
+            else:
+                for index, value in enumerate(entry):
+                    total[index] += value
+    rows = {table: [(*key, *entry) for key, entry in table_sums.items()] for table, table_sums in ((totals, sums), *rollups.items())}
     if conn.dialect.name == "postgresql":
-        return [_encode(sorted((*key, *entry) for key, entry in sums.items())).decode()]
-    return [(*key, *entry) for key, entry in sums.items()]
+        return {table: [_encode(sorted(table_rows)).decode()] for table, table_rows in rows.items()}
+    return rows
 
 
-def _upsert_totals(conn: Connection, rows) -> None:
-    """Add `_totals_rows` to the daily totals."""
+def _upsert_totals(conn: Connection, rows: dict) -> None:
+    """Add `_totals_rows` to the totals tables."""
     cursor = conn.connection.driver_connection.cursor()
-    if conn.dialect.name == "postgresql":
-        cursor.execute(_UPSERT["postgresql"], rows)
-    else:
-        cursor.executemany(_UPSERT["sqlite"], rows)
+    statements = _UPSERT[conn.dialect.name]
+    for table, parameters in rows.items():
+        if conn.dialect.name == "postgresql":
+            cursor.execute(statements[table], parameters)
+        else:
+            cursor.executemany(statements[table], parameters)
 
 
 def get(conn: Connection, org_id: int, call_id: int):
@@ -235,13 +237,18 @@ def update_ratings(conn: Connection, changes: list[dict[str, Any]]) -> None:
 
 
 def report(conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None, group_by: list[str]):
-    """Sums per group over the days, from the daily totals: the ALL_PREFIXES rows unless
-    grouped by prefix. Groups whose calls all moved elsewhere (re-rating) are left out."""
-    keys = [GROUPS[name].label(name) for name in group_by]
-    by_prefix = totals.c.prefix != ALL_PREFIXES if "prefix" in group_by else totals.c.prefix == ALL_PREFIXES
-    conditions = [totals.c.org_id == org_id, totals.c.day >= start_date, totals.c.day <= end_date, by_prefix]
+    """Sums per group over the days, read from the smallest totals table that has the groups
+    (and the account filter). Groups whose calls all moved elsewhere (re-rating) are left out."""
+    if "prefix" not in group_by:
+        source = by_account
+    elif "account" in group_by or account_id is not None:
+        source = totals
+    else:
+        source = by_prefix
+    keys = [source.c[GROUPS[name]].label(name) for name in group_by]
+    conditions = [source.c.org_id == org_id, source.c.day >= start_date, source.c.day <= end_date]
     if account_id is not None:
-        conditions.append(totals.c.account_id == account_id)
-    measures = [func.sum(totals.c[name]).label(name) for name in TOTALS_SUMS]
-    statement = select(*keys, *measures).where(*conditions).group_by(*keys).having(func.sum(totals.c.calls) > 0).order_by(*keys)
+        conditions.append(source.c.account_id == account_id)
+    measures = [func.sum(source.c[name]).label(name) for name in TOTALS_SUMS]
+    statement = select(*keys, *measures).where(*conditions).group_by(*keys).having(func.sum(source.c.calls) > 0).order_by(*keys)
     return conn.execute(statement).all()

@@ -184,6 +184,23 @@ call_totals = Table(
     PrimaryKeyConstraint("org_id", "day", "account_id", "rate_type", "prefix", name="pk_call_totals"),
 )
 
+
+def _rollup(name: str, *key: Column) -> Table:
+    """call_totals summed over a dimension, for reports that do not group by it."""
+    sums = [Column(column, BigInteger, nullable=False) for column in ("calls", "answered", "unrated", "billsec", "cost")]
+    names = ["org_id", "day", *(column.name for column in key)]
+    return Table(name, metadata, _org_id(), Column("day", Date, nullable=False), *key, *sums, PrimaryKeyConstraint(*names, name=f"pk_{name}"))
+
+
+# Over all prefixes: reports not grouped by prefix read a few thousand rows a month.
+call_totals_by_account = _rollup(
+    "call_totals_by_account", Column("account_id", String(64), nullable=False), Column("rate_type", String(16), nullable=False)
+)
+# Over all accounts: reports grouped by prefix but not by account.
+call_totals_by_prefix = _rollup(
+    "call_totals_by_prefix", Column("rate_type", String(16), nullable=False), Column("prefix", String(64), nullable=False)
+)
+
 # Endpoint credentials (seed 004): a login and password per endpoint object, for the
 # endpoint APIs only. The password is random and long, so SHA-256 is the right hash.
 endpoints = Table(

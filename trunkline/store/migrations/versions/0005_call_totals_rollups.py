@@ -1,0 +1,45 @@
+"""call_totals rolled up over prefixes and over accounts, for reports that do not group by
+them (replacing 0003's prefix "*" rows in call_totals)
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+SUMS = "sum(calls), sum(answered), sum(unrated), sum(billsec), sum(cost)"
+
+
+def _rollup(name: str, *key: str) -> None:
+    op.create_table(name,
+    sa.Column('org_id', sa.BigInteger(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    *(sa.Column(column, sa.String(length=16 if column == 'rate_type' else 64), nullable=False) for column in key),
+    *(sa.Column(column, sa.BigInteger(), nullable=False) for column in ('calls', 'answered', 'unrated', 'billsec', 'cost')),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f(f'fk_{name}_org_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('org_id', 'day', *key, name=f'pk_{name}')
+    )
+    columns = ", ".join(("org_id", "day", *key))
+    op.execute(f"INSERT INTO {name} ({columns}, calls, answered, unrated, billsec, cost) SELECT {columns}, {SUMS} FROM call_totals GROUP BY {columns}")
+
+
+def upgrade() -> None:
+    op.execute("DELETE FROM call_totals WHERE prefix = '*'")
+    _rollup('call_totals_by_account', 'account_id', 'rate_type')
+    _rollup('call_totals_by_prefix', 'rate_type', 'prefix')
+
+
+def downgrade() -> None:
+    op.drop_table('call_totals_by_prefix')
+    op.drop_table('call_totals_by_account')
+    op.execute(
+        "INSERT INTO call_totals (org_id, day, account_id, rate_type, prefix, calls, answered, unrated, billsec, cost) "
+        f"SELECT org_id, day, account_id, rate_type, '*', {SUMS} FROM call_totals GROUP BY org_id, day, account_id, rate_type"
+    )
