@@ -1,5 +1,4 @@
-"""call_totals rolled up over prefixes and over accounts, for reports that do not group by
-them (replacing 0003's prefix "*" rows in call_totals)
+"""call_totals rolled up over prefixes and over accounts, for reports that do not group by them
 
 Revision ID: 0005
 Revises: 0004
@@ -31,7 +30,6 @@ def _rollup(name: str, *key: str) -> None:
 
 
 def upgrade() -> None:
-    op.execute("DELETE FROM call_totals WHERE prefix = '*'")
     _rollup('call_totals_by_account', 'account_id', 'rate_type')
     _rollup('call_totals_by_prefix', 'rate_type', 'prefix')
 
@@ -39,7 +37,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('call_totals_by_prefix')
     op.drop_table('call_totals_by_account')
-    op.execute(
-        "INSERT INTO call_totals (org_id, day, account_id, rate_type, prefix, calls, answered, unrated, billsec, cost) "
-        f"SELECT org_id, day, account_id, rate_type, '*', {SUMS} FROM call_totals GROUP BY org_id, day, account_id, rate_type"
-    )
