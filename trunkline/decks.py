@@ -29,8 +29,9 @@ MAX_REPORTED = 10_000
 # values written plainly (ASCII digits, no surrounding spaces, money with at most five
 # places, a known type) are turned into column values directly: a chunk of rows column
 # by column when all of it is plain, else row by row. Only values the model accepts,
-# with the same result, are taken this way; anything else goes through CallRateCreate,
-# which alone decides about it and words the errors.
+# with the same result, are taken this way (a rule added to CallRateCreate or Input
+# must be mirrored here); anything else goes through the model, which alone decides
+# about it and words the errors.
 CHUNK = 10_000
 _NOT_PLAIN = object()
 _MONEY = re.compile(r"([0-9]{1,9})(?:\.([0-9]{1,5}))?")
@@ -66,7 +67,7 @@ _PLAIN: dict[str, Callable[[str], Any]] = {
     "interval_1": _whole(1),
     "interval_n": _whole(1),
     **{name: _money for name in MONEY_FIELDS},
-    "description": lambda cell: cell if len(cell) <= 1024 and cell == cell.strip() else _NOT_PLAIN,
+    "description": lambda cell: cell if len(cell) <= 1024 and cell == cell.strip() and "\x00" not in cell else _NOT_PLAIN,
 }
 assert _PLAIN.keys() == set(CSV_COLUMNS), "every deck column needs a plain parser"
 
@@ -123,7 +124,7 @@ def _plain_column(name: str, column: tuple[str, ...]) -> list[Any] | None:
     if name == "type":
         return [cell or _DEFAULTS["type"] for cell in column] if _TYPES.issuperset(set(column) - {""}) else None
     if name == "description":
-        if list(map(str.strip, column)) != list(column) or max(map(len, column)) > 1024:
+        if list(map(str.strip, column)) != list(column) or max(map(len, column)) > 1024 or "\x00" in "".join(column):
             return None
         return [cell or None for cell in column]
     raise AssertionError(name)
