@@ -1,6 +1,6 @@
 """CDR ingest throughput on the real server (uvicorn, 1 worker), next to the HTTP floor.
 
-    .venv/bin/python bench/ingest.py [--postgres postgresql://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/ingest.py [--postgres postgresql://postgres@127.0.0.1:5432/test] [--accounts]
 
 Loads a synthetic wholesale deck (300,000 prefixes by default, bench/_deck.py) for an
 organization with very high rate limits, then POSTs JSON batches of 10,000 CDRs from
@@ -8,7 +8,8 @@ organization with very high rate limits, then POSTs JSON batches of 10,000 CDRs 
 count at the end. The same batches POSTed to a bare Starlette route that only reads the
 body give the floor of HTTP on this machine. Target: at least 50,000 CDRs/s.
 SQLite in a temporary directory by default; `--postgres URL` uses a fresh database
-created next to URL's (dropped afterwards) instead.
+created next to URL's (dropped afterwards) instead. `--accounts` opens the 100 accounts
+the CDRs name first, so every call is also charged to its account (checked at the end).
 """
 
 import argparse
@@ -36,8 +37,9 @@ import _deck
 from trunkline.app import prepare
 from trunkline.config import Settings
 from trunkline import ids
-from trunkline.store import call_rates, identity
+from trunkline.store import accounts, call_rates, identity
 from trunkline.store.db import make_engine
+from trunkline.store.tables import accounts as account_rows
 from trunkline.store.tables import call_totals, calls, organizations
 
 HOST = "127.0.0.1"
@@ -132,6 +134,30 @@ def setup(settings: Settings, prefixes: list[str]) -> tuple[str, int]:
     finally:
         engine.dispose()
     return token, org_id
+
+
+def open_accounts(settings: Settings, org_id: int) -> None:
+    """The ACCOUNTS postpaid accounts the CDRs name (acct-000 …)."""
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with engine.begin() as conn:
+            for number in range(ACCOUNTS):
+                values = {"account_id": f"acct-{number:03d}", "name": f"Customer {number}", "currency": "USD", "type": "postpaid", "credit_limit": 0}
+                accounts.create(conn, org_id, values, identity.now())
+    finally:
+        engine.dispose()
+
+
+def charged(settings: Settings, org_id: int) -> tuple[int, int]:
+    """(units taken from the accounts, cost of the stored calls) for the org."""
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with engine.connect() as conn:
+            taken = -(conn.execute(select(func.sum(account_rows.c.balance)).where(account_rows.c.org_id == org_id)).scalar() or 0)
+            cost = conn.execute(select(func.sum(calls.c.cost)).where(calls.c.org_id == org_id)).scalar() or 0
+    finally:
+        engine.dispose()
+    return taken, cost
 
 
 def stored(settings: Settings, org_id: int) -> tuple[int, int]:
@@ -284,6 +310,7 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=30, help="measured batches")
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--accounts", action="store_true", help="charge every call to one of 100 accounts")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup on kill too
     backend = "PostgreSQL" if args.postgres else "SQLite"
@@ -298,6 +325,8 @@ def main() -> int:
     with database(args.postgres) as settings:
         started = time.perf_counter()
         token, org_id = setup(settings, prefixes)
+        if args.accounts:
+            open_accounts(settings, org_id)
         print(f"deck: {args.prefixes:,} prefixes loaded into {backend} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         auth = {"Authorization": f"Bearer {token}"}
         env = server_env(settings)
@@ -311,6 +340,7 @@ def main() -> int:
             seconds, answers = run(port, "/api/calls", measured, auth, args.clients)
             cpu = cpu_seconds(pid) - cpu
         rows, totals = stored(settings, org_id)
+        taken, cost = charged(settings, org_id)
 
     expected = (args.batches + args.clients) * args.batch_size
     reported = sum(answer["stored"] for answer in answers)
@@ -318,12 +348,17 @@ def main() -> int:
     if rows != expected or totals != expected or reported != cdrs:
         print(f"STORED COUNT WRONG: {rows:,} rows, {totals:,} in totals, {reported:,} reported stored; expected {expected:,}")
         return 1
+    if args.accounts and taken != cost:
+        print(f"CHARGES WRONG: {taken:,} units taken from the accounts, the calls cost {cost:,}")
+        return 1
     floor, rate = cdrs / floor_seconds, cdrs / seconds
     print(f"\n{backend}, {args.prefixes:,}-prefix deck, {args.batches} batches of {args.batch_size:,} JSON CDRs, {args.clients} clients, 1 worker")
     print(f"{'case':<44} {'seconds':>8} {'CDRs/s':>10} {'ratio':>6}")
     print(f"{'bare Starlette route (reads the body)':<44} {floor_seconds:>8.2f} {floor:>10,.0f} {1:>6.2f}")
     print(f"{'POST /api/calls (rated and stored)':<44} {seconds:>8.2f} {rate:>10,.0f} {rate / floor:>6.2f}")
     print(f"verified: {rows:,} calls stored (and in daily totals), {unrated:,} of the measured ones unrated")
+    if args.accounts:
+        print(f"verified: {ACCOUNTS} accounts charged {cost / 1e5:,.5f} in all, the calls' cost to the unit")
     where = " (not counting PostgreSQL's own processes)" if args.postgres else ""
     print(f"server process CPU: {cpu / cdrs * 1e6:.1f} µs per CDR{where}; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     verdict = "meets" if rate >= TARGET else "MISSES"

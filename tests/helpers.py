@@ -30,3 +30,9 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     if code:
         assert body["errorCode"] == code, body
     return body
+
+
+def ok(response) -> dict:
+    """The body of a 200 answer (anything else fails the test, showing the body)."""
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -7,6 +7,11 @@ shown exactly later ("why did this call cost that") even after the deck changes.
 Batches are priced by `BulkRater` (identical to `rate_call` row for row) and
 written as column lists, so a 10,000-CDR batch costs a few Python operations per
 call, not a dict and a scalar rating each.
+
+Calls whose account_id names one of the organization's accounts are charged to it in
+the same transaction: each call keeps the account row (`account_ref`), and the batch
+moves each account's balance once, with one ledger entry per account. Re-rating moves
+the balances of those accounts by the change in cost, so a call is paid for exactly once.
 """
 
 import sqlite3
@@ -21,15 +26,17 @@ import msgspec
 import numpy as np
 import psycopg
 from psycopg.errors import DeadlockDetected
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trunkline import ids
 from trunkline.cdrs import Cdr
 from trunkline.money import from_units
 from trunkline.platform.resources import utcnow
-from trunkline.rating import REASONS, BulkRater, Deck, Rate, Unrated, normalize_number, price, rate_call
+from trunkline.rating import INVALID_NUMBER, NO_MATCHING_PREFIX, REASONS, BulkRater, Deck, Rate, Unrated, max_seconds, normalize_number, price, rate_call
+from trunkline.schemas.accounts import TransactionKind
 from trunkline.schemas.calls import CallIn
+from trunkline.store import accounts
 from trunkline.store import calls as store
 from trunkline.store.tables import call_rates, organizations
 
@@ -116,12 +123,15 @@ class Ingested:
 
 @dataclass
 class Planned:
-    """A batch rated and ready to write: the outcome, the call_ids it would store, and the
-    prepared rows (None: nothing new)."""
+    """A batch rated and ready to write: the outcome, the call_ids it would store, the
+    prepared rows (None: nothing new) and what to charge to which account (see `charges`)."""
 
     result: Ingested
     new_call_ids: list[str]
     calls: store.PreparedCalls | None
+    org_id: int = 0
+    now: datetime | None = None
+    charges: dict[int, list] = field(default_factory=dict)
 
 
 def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck, now: datetime) -> Ingested:
@@ -176,17 +186,34 @@ def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck
     new = [cdr for call_id, cdr in fresh.items() if call_id not in known]
     if not new:
         return Planned(result, [], None)
-    columns = call_columns(org_id, new, deck if isinstance(deck, PricedDeck) else PricedDeck(deck.rates), now)
+    refs = accounts.refs(conn, org_id, {cdr.account_id for cdr in new} - {None})
+    columns = call_columns(org_id, new, deck if isinstance(deck, PricedDeck) else PricedDeck(deck.rates), now, refs)
     result.stored_ids = columns["id"]
     result.unrated = columns["rated"].count(False)
     result.cost_units = sum(filter(None, columns["cost"]))
-    return Planned(result, columns["call_id"], store.prepare_calls(conn, columns))
+    return Planned(result, columns["call_id"], store.prepare_calls(conn, columns), org_id, now, charges(columns) if refs else {})
+
+
+def charges(columns: dict[str, list]) -> dict[int, list]:
+    """What a batch takes from each account: {account row id: [-cost, calls charged, the call if only one]}."""
+    found: dict[int, list] = {}
+    for ref, cost, call in zip(columns["account_ref"], columns["cost"], columns["id"]):
+        if ref is not None and cost:  # unrated (None) and free calls take nothing
+            entry = found.get(ref)
+            if entry is None:
+                found[ref] = [-cost, 1, call]
+            else:
+                entry[0] -= cost
+                entry[1] += 1
+                entry[2] = None
+    return found
 
 
 def write(conn: Connection, planned: Planned) -> Ingested:
     """Store a planned batch in the caller's transaction (where `existing_call_ids` was read)."""
     if planned.calls is not None:
         store.write_calls(conn, planned.calls)
+        accounts.apply(conn, planned.org_id, TransactionKind.calls, planned.charges, planned.now)
     return planned.result
 
 
@@ -206,15 +233,34 @@ def _writing(conn: Connection, org_id: int) -> Iterator[None]:
     of one organization would queue on the same daily-totals rows anyway).
     """
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_INGEST_LOCKS, org_id % 2**31))
+        _advisory_lock(conn, org_id)
         yield
         return
     with _sqlite_writers.setdefault(str(conn.engine.url), threading.Lock()):
         yield
 
 
-def call_columns(org_id: int, cdrs: Sequence[CallIn | Cdr], deck: PricedDeck, now: datetime) -> dict[str, list]:
-    """The `calls` columns for new CDRs, priced as a batch (see `store.insert_calls`)."""
+def _advisory_lock(conn: Connection, org_id: int) -> None:
+    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_INGEST_LOCKS, org_id % 2**31))
+
+
+def _exclusive(conn: Connection, org_id: int) -> None:
+    """Keep every other writer of the organization's calls out until `conn`'s transaction ends,
+    for re-rating: it reads calls and writes back what changed, and two runs reading the same
+    calls would move the totals and the balances twice. PostgreSQL: ingest's advisory lock.
+    SQLite: a write (that changes nothing) takes the database's one write lock now, where
+    the reads that follow see what the last writer committed."""
+    if conn.dialect.name == "postgresql":
+        _advisory_lock(conn, org_id)
+    else:
+        conn.execute(update(organizations).where(organizations.c.id == org_id).values(deck_version=organizations.c.deck_version))
+
+
+def call_columns(
+    org_id: int, cdrs: Sequence[CallIn | Cdr], deck: PricedDeck, now: datetime, refs: dict[str, int] | None = None
+) -> dict[str, list]:
+    """The `calls` columns for new CDRs, priced as a batch (see `store.insert_calls`); `refs`
+    maps account codes to the accounts the calls are charged to."""
     size = len(cdrs)
     billsec = [cdr.billsec for cdr in cdrs]
     callees = [cdr.callee for cdr in cdrs]
@@ -222,11 +268,13 @@ def call_columns(org_id: int, cdrs: Sequence[CallIn | Cdr], deck: PricedDeck, no
     rated = priced.rated.tolist()
     labels = priced.rate_index.tolist()
     matched = [deck.rates[label] if ok else None for label, ok in zip(labels, rated)]
+    codes = [cdr.account_id for cdr in cdrs]
     return {
         "id": ids.generator.many(size),
         "org_id": [org_id] * size,
         "call_id": [cdr.call_id for cdr in cdrs],
-        "account_id": [cdr.account_id for cdr in cdrs],
+        "account_id": codes,
+        "account_ref": [refs.get(code) for code in codes] if refs else [None] * size,
         "caller": [cdr.caller for cdr in cdrs],
         "callee": callees,
         "start_at": [cdr.start for cdr in cdrs],
@@ -258,8 +306,11 @@ class Rerated:
 
 
 def rerate(conn: Connection, org_id: int, deck: Deck, start_date: date, end_date: date, account_id: str | None, now: datetime) -> Rerated:
-    """Price the range again with the current deck; only calls whose result changed are written."""
+    """Price the range again with the current deck; only calls whose result changed are written,
+    and the accounts they were charged to move by the difference (one ledger entry each)."""
+    _exclusive(conn, org_id)
     result = Rerated()
+    refunds: dict[int, list] = {}  # account row id: [old cost - new cost, calls]
     for chunk in store.in_range(conn, org_id, start_date, end_date, account_id):
         before, after, changes = [], [], []
         for row in chunk:
@@ -272,10 +323,15 @@ def rerate(conn: Connection, org_id: int, deck: Deck, start_date: date, end_date
                 before.append(old)
                 after.append(new)
                 changes.append({**new, "call_pk": row.id})
+                if row.account_ref is not None:
+                    refund = refunds.setdefault(row.account_ref, [0, 0, None])
+                    refund[0] += (old["cost"] or 0) - (new["cost"] or 0)
+                    refund[1] += 1
         result.changed += len(changes)
         store.update_ratings(conn, changes)
         store.add_totals(conn, before, sign=-1)
         store.add_totals(conn, after, sign=1)
+    accounts.apply(conn, org_id, TransactionKind.rerate, refunds, now)
     return result
 
 
@@ -285,8 +341,30 @@ def quote(deck: Deck, number: str, billsec: int) -> dict[str, Any]:
     base = {"number": number, "normalized": normalize_number(number), "duration": billsec}
     if isinstance(result, Unrated):
         return {**base, "status": "unrated", "unrated_reason": result.reason, "cost": None, "rate": None, "breakdown": None}
-    rate = result.rate
-    shown = {**snapshot(rate), "id": ids.encode(rate.id)}
+    return {
+        **base, "status": "rated", "unrated_reason": None, "cost": from_units(result.cost_units),
+        "rate": shown(result.rate), "breakdown": result.breakdown.as_dict(),
+    }
+
+
+def shown(rate: Rate) -> dict[str, Any]:
+    """A rate as the API shows it: API id, money as Decimal."""
+    fields = {**snapshot(rate), "id": ids.encode(rate.id)}
     for name in ("connect_fee", "postcall_surcharge", "price_1", "price_n"):
-        shown[name] = from_units(shown[name])
-    return {**base, "status": "rated", "unrated_reason": None, "cost": from_units(result.cost_units), "rate": shown, "breakdown": result.breakdown.as_dict()}
+        fields[name] = from_units(fields[name])
+    return fields
+
+
+INSUFFICIENT_BALANCE = "insufficient_balance"
+
+
+def authorize(deck: Deck, number: str, available: int) -> dict[str, Any]:
+    """May a call to `number` start with `available` units to spend, and for how long at most."""
+    digits = normalize_number(number)
+    rate = deck.match(digits) if digits is not None else None
+    answer = {"number": number, "normalized": digits, "rate": shown(rate) if rate else None}
+    if rate is None:
+        reason = NO_MATCHING_PREFIX if digits is not None else INVALID_NUMBER
+        return {**answer, "authorized": False, "max_seconds": 0, "reason": reason}
+    seconds = max_seconds(rate, available)
+    return {**answer, "authorized": seconds > 0, "max_seconds": seconds, "reason": None if seconds else INSUFFICIENT_BALANCE}

@@ -1,6 +1,6 @@
 """Resource routers, one module per resource; `ROUTERS` is what the app mounts under /api."""
 
-from trunkline.api import auth, call_rates, calls, endpoint_cdr, endpoints, organizations, products, reports, requests, tokens, users, voice
+from trunkline.api import accounts, auth, call_rates, calls, endpoint_cdr, endpoints, organizations, products, reports, requests, tokens, users, voice
 
 ROUTERS = (
     auth.router,
@@ -10,6 +10,7 @@ ROUTERS = (
     requests.router,
     call_rates.router,
     calls.router,
+    accounts.router,
     reports.router,
     endpoints.router,
     endpoint_cdr.router,

@@ -7,6 +7,7 @@ RESOURCES = (
     "requests",
     "call_rates",
     "calls",
+    "accounts",
     "reports",
     "endpoints",
     "products",

@@ -3,18 +3,21 @@
 Numbers are normalised (separators " -.()" removed, one leading "+" or "00"
 dropped, digits only; see `numbers`), matched to the rate with the longest
 prefix, and priced exactly in integer units, rounded once, half up. `rate_call`
-rates one call; `BulkRater` rates numpy batches with the same results.
+rates one call; `BulkRater` rates numpy batches with the same results; `max_seconds`
+says how long a call may run on a given budget.
 """
 
 from .bulk import INVALID, NO_MATCH, RATED, REASONS, BulkRater, BulkResult
 from .calls import INVALID_NUMBER, NO_MATCHING_PREFIX, Rated, Unrated, rate_call
 from .deck import Deck, Rate
+from .limits import MAX_CALL_SECONDS, max_seconds
 from .numbers import normalize_number
 from .pricing import Breakdown, price
 
 __all__ = [
     "INVALID",
     "INVALID_NUMBER",
+    "MAX_CALL_SECONDS",
     "NO_MATCH",
     "NO_MATCHING_PREFIX",
     "RATED",
@@ -26,6 +29,7 @@ __all__ = [
     "Rate",
     "Rated",
     "Unrated",
+    "max_seconds",
     "normalize_number",
     "price",
     "rate_call",

@@ -22,7 +22,7 @@ class RateType(StrEnum):
     MOBILE = "MOBILE"
 
 
-def _five_places(value: Decimal) -> Decimal:
+def five_places(value: Decimal) -> Decimal:
     try:
         to_units(value)
     except MoneyError as exc:
@@ -30,7 +30,7 @@ def _five_places(value: Decimal) -> Decimal:
     return value
 
 
-Money = Annotated[MoneyIn, Field(ge=0, le=MAX_MONEY), AfterValidator(_five_places)]
+Money = Annotated[MoneyIn, Field(ge=0, le=MAX_MONEY), AfterValidator(five_places)]
 Prefix = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9]+$", description="Dialled-number prefix, digits only")]
 Seconds = Annotated[int, Field(ge=0, le=INT32)]
 Interval = Annotated[int, Field(ge=1, le=INT32)]

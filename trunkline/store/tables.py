@@ -142,6 +142,10 @@ calls = Table(
     _org_id(),
     Column("call_id", String(128), nullable=False),
     Column("account_id", String(64)),
+    # The accounts row this call was charged to: set on ingest when account_id named one of the
+    # organization's accounts, so re-rating adjusts exactly the accounts that paid (no foreign key:
+    # calls outlive accounts, and bulk inserts skip the check).
+    Column("account_ref", BigInteger),
     Column("caller", String(64)),
     Column("callee", String(64), nullable=False),
     Column("start_at", UTCDateTime(), nullable=False),
@@ -238,4 +242,39 @@ call_requests = Table(
     Column("detail", String(500)),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Customer accounts, matched to calls by the operator's code (`account_id`). Money in units.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("account_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("balance", Money, nullable=False),
+    Column("credit_limit", Money, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "account_id", name="uq_accounts_org_account_id"),
+)
+
+# Every change of an account's balance: top-ups and adjustments, one row per account per ingest
+# batch (`calls`: how many calls, `call_ref` when it was one) and per re-rating run.
+account_transactions = Table(
+    "account_transactions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("account_ref", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("balance_after", Money, nullable=False),
+    Column("calls", Integer),
+    Column("call_ref", BigInteger),
+    Column("note", String(500)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_account_transactions_account", "account_ref", "id"),
 )

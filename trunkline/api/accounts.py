@@ -1,0 +1,192 @@
+"""`/api/accounts`: customer accounts, their ledger, and the switch's question "may this call start?".
+
+`{id}` is the account's id, or `code:<account_id>` (the operator's code, which switches
+know), on every route here.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from trunkline import billing, ids
+from trunkline.money import from_units, to_units
+from trunkline.platform.auth import Principal, caller
+from trunkline.platform.errors import ApiError, invalid, not_found
+from trunkline.platform.pagination import ListParams, ListQuery, page
+from trunkline.platform.resources import Database, changes, utcnow
+from trunkline.platform.responses import created, done, item
+from trunkline.platform.schema import Created, Done, page_of
+from trunkline.schemas.accounts import (
+    Account,
+    AccountCreate,
+    AccountUpdate,
+    Authorization,
+    Credit,
+    CreditResult,
+    Transaction,
+    TransactionKind,
+    available_units,
+    present,
+    present_transaction,
+)
+from trunkline.store import accounts as store
+from trunkline.store.listing import fetch_page
+
+router = APIRouter(prefix="/accounts", tags=["accounts"])
+Reader = Annotated[Principal, caller("accounts.read")]
+Updater = Annotated[Principal, caller("accounts.update")]
+CODE = "code:"
+AccountRef = Annotated[str, Path(description="The account's id, or code:<account_id> (its code, URL-encoded)")]
+
+
+def _duplicate(code: str | None) -> ApiError:
+    return ApiError(409, f"An account with account_id {code} already exists", code="DUPLICATE_ACCOUNT_ID")
+
+
+def _find(conn, org_id: int, id: str):
+    """The account named by `id` (its id, or code:<account_id>); 404 otherwise."""
+    if id.startswith(CODE):
+        row = store.find(conn, org_id, code=id.removeprefix(CODE))
+    else:
+        account_ref = ids.decode(id)
+        row = store.find(conn, org_id, account_ref) if account_ref is not None else None
+    if row is None:
+        raise not_found("Account")
+    return row
+
+
+def _page(request: Request, params: ListParams, conn, org_id: int, table, fields, shown, *conditions):
+    """A list page of the organization's `table` rows, within `conditions`, as `shown` renders them."""
+    where, order_by = params.clauses(fields)
+    count, rows = fetch_page(conn, table, org_id, [*conditions, *where], order_by, params.skip, params.top)
+    return page(request, params, count, [shown(row) for row in rows])
+
+
+@router.get("", response_model=page_of(Account), summary="List accounts")
+def list_accounts(request: Request, params: ListQuery, db: Database, who: Reader):
+    with db.connect() as conn:
+        return _page(request, params, conn, who.org_id, store.table, store.FIELDS, present)
+
+
+@router.post(
+    "",
+    response_model=Created,
+    summary="Create an account",
+    description="Calls whose account_id is this account's code are charged to it from now on. "
+    "The balance starts at 0; fund it with POST /api/accounts/{id}/credit.",
+)
+def create_account(body: AccountCreate, db: Database, who: Annotated[Principal, caller("accounts.create")]):
+    try:
+        with db.begin() as conn:
+            account_ref = store.create(conn, who.org_id, body.model_dump(), utcnow())
+    except store.DuplicateCode:
+        raise _duplicate(body.account_id) from None
+    return created(account_ref)
+
+
+@router.get("/{id}", response_model=Account, summary="Retrieve an account")
+def get_account(id: AccountRef, db: Database, who: Reader):
+    with db.connect() as conn:
+        row = _find(conn, who.org_id, id)
+    return item(present(row))
+
+
+def update_account(id: AccountRef, body: AccountUpdate, db: Database, who: Updater):
+    values = changes(body)
+    try:
+        with db.begin() as conn:
+            store.change(conn, who.org_id, _find(conn, who.org_id, id).id, values, utcnow())
+    except store.DuplicateCode:
+        raise _duplicate(values.get("account_id")) from None
+    return done()
+
+
+for _method in ("POST", "PATCH", "PUT"):
+    router.add_api_route(
+        "/{id}",
+        update_account,
+        methods=[_method],
+        response_model=Done,
+        summary="Update an account",
+        description="Changes only the fields sent; POST, PATCH and PUT behave the same. The balance moves only "
+        "through POST /api/accounts/{id}/credit and charged calls. Changing account_id changes which future "
+        "calls are charged here; calls already charged stay with this account.",
+        operation_id=f"update_account_{_method.lower()}",
+    )
+
+
+@router.delete(
+    "/{id}",
+    response_model=Done,
+    summary="Delete an account",
+    description="Deletes its ledger too. Calls keep their account_id and are no longer charged to anyone.",
+)
+def delete_account(id: AccountRef, db: Database, who: Annotated[Principal, caller("accounts.delete")]):
+    with db.begin() as conn:
+        store.remove(conn, who.org_id, _find(conn, who.org_id, id).id)
+    return done()
+
+
+@router.post(
+    "/{id}/credit",
+    response_model=CreditResult,
+    summary="Top up or adjust the balance",
+    description="`topup` (the default) adds a positive amount; `adjustment` corrects either way (a negative "
+    "amount takes money away). Recorded in the ledger with the note.",
+)
+def credit_account(id: AccountRef, body: Credit, db: Database, who: Updater):
+    try:
+        with db.begin() as conn:
+            row = _find(conn, who.org_id, id)
+            entry = store.credit(conn, who.org_id, row.id, to_units(body.amount), TransactionKind(body.kind), body.note, utcnow())
+            row = store.find(conn, who.org_id, row.id) if entry is not None else None
+    except store.BalanceOutOfRange:
+        raise invalid([{"name": "amount", "reason": "would take the balance out of range"}]) from None
+    if row is None:
+        raise not_found("Account")
+    return done(id=ids.encode(entry), balance=from_units(row.balance), available=from_units(available_units(row)))
+
+
+@router.get(
+    "/{id}/transactions",
+    response_model=page_of(Transaction),
+    summary="List an account's ledger",
+    description="Every change of the balance, newest first: top-ups, adjustments, calls charged (one entry "
+    "per account per ingest batch, `calls` saying how many) and re-rating.",
+)
+def list_transactions(id: AccountRef, request: Request, params: ListQuery, db: Database, who: Reader):
+    with db.connect() as conn:
+        account = _find(conn, who.org_id, id)
+        ledger = store.ledger
+        return _page(request, params, conn, who.org_id, ledger, store.TRANSACTION_FIELDS, present_transaction, ledger.c.account_ref == account.id)
+
+
+@router.get(
+    "/{id}/authorize",
+    response_model=Authorization,
+    summary="May a call start, and for how long",
+    description="The switch's real-time question. Matches `number` against the deck as rating does and answers "
+    "the longest call (billable seconds, at most 86,400) whose cost, connect fee, intervals, grace period, "
+    "free seconds and surcharge included, fits in what the account has available: its balance, plus "
+    "credit_limit when postpaid. Calls that cost nothing are always authorized. Not authorized (max_seconds 0) "
+    "with a reason: `invalid_number`, `no_matching_prefix`, or `insufficient_balance` (not even the "
+    "cheapest charged call fits). Needs only `accounts.read`.",
+)
+def authorize_call(
+    id: AccountRef,
+    request: Request,
+    db: Database,
+    who: Reader,
+    number: Annotated[str, Query(min_length=1, max_length=64, description="Dialled number")],
+):
+    with db.connect() as conn:
+        row = _find(conn, who.org_id, id)
+        deck = request.app.state.decks.get(conn, who.org_id)
+    available = available_units(row)
+    return done(
+        **billing.authorize(deck, number, available),
+        account_id=row.account_id,
+        currency=row.currency,
+        balance=from_units(row.balance),
+        available=from_units(available),
+    )
