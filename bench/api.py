@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/api.py [--connections 32] [--duration 8]
 
-Measures (a) a bare Starlette route returning constant JSON, (b) an authenticated,
+Measures (a) a bare Starlette route returning constant JSON, (a2) the same route in a
+bare FastAPI app (the framework's own cost, before any work), (b) an authenticated,
 rate-limited `GET /api/call_rates/{id}` over a 100,000-row deck, (c) a filtered list
 page. The bare route is the ceiling of this stack on this machine; the target for (b)
 is at least 0.35 of it.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from fastapi import FastAPI
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -50,6 +52,17 @@ def bare_app() -> Starlette:
         return JSONResponse({"success": True, "hello": "world"})
 
     return Starlette(routes=[Route("/hello", hello)])
+
+
+def bare_fastapi_app() -> FastAPI:
+    """FastAPI's floor: the same constant JSON from an `async` route, no middleware, no dependencies."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/hello")
+    async def hello():
+        return {"success": True, "hello": "world"}
+
+    return app
 
 
 def synthetic_rows(count: int, seed: int = 7) -> list[dict]:
@@ -194,6 +207,8 @@ def main() -> int:
         results = {}
         with server("api:bare_app", env, data_dir, app_dir=BENCH) as target:
             results["(a) bare Starlette route"] = measure(target, ["/hello"], {}, args)
+        with server("api:bare_fastapi_app", env, data_dir, app_dir=BENCH) as target:
+            results["(a2) bare FastAPI route"] = measure(target, ["/hello"], {}, args)
         with server("trunkline.app:create_app", env, data_dir) as target:
             paths = [f"/api/call_rates/{ids.encode(rate_id)}" for rate_id in rate_ids]
             results["(b) GET /api/call_rates/{id}"] = measure(target, paths, auth, args)

@@ -186,6 +186,16 @@ def test_method_override_refused_for_console_user(org):
     assert fetch(org, rate_id)["prefix"] == "44"
 
 
+def test_head_answers_like_get_without_a_body(org):
+    rate_id = create(org)
+    got = org.client.get(f"/api/call_rates/{rate_id}")
+    head = org.client.head(f"/api/call_rates/{rate_id}")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert "x-ratelimit-remaining" in head.headers and "x-request-id" in head.headers
+    assert org.client.head("/api/call_rates/AAAA").status_code == 404
+
+
 def test_unknown_method_override_is_400(org):
     rate_id = create(org)
     for value in ("BOGUS", "HEAD", "OPTIONS", ""):

@@ -2,7 +2,7 @@
 
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from trunkline import cdrs, ids
 from trunkline.api import ROUTERS, endpoint_cdr
@@ -16,10 +16,8 @@ from trunkline.platform.credentials import Passwords
 from trunkline.platform.ratelimit import RateLimiter
 from trunkline.platform.requestlog import RequestLogMiddleware, RequestLogWriter
 from trunkline.platform.responses import JSONResponse
+from trunkline.platform.routing import API, mount
 from trunkline.store.db import make_engine, migrate
-
-API = "/api"
-
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -54,10 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dispatcher = Dispatcher(engine, make_dialer(settings))
     app.state.authenticator = Authenticator(engine, settings, app.state.passwords, RateLimiter(settings.redis_url))
 
-    api = APIRouter(prefix=API, responses=openapi.ERROR_RESPONSES)
-    for router in ROUTERS:
-        api.include_router(router)
-    app.include_router(api)
+    mount(app, ROUTERS)
     errors.install(app)
     app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES, f"{API}/endpoint/cdr": endpoint_cdr.MEDIA_TYPES})
     app.add_middleware(RequestLogMiddleware, writer=writer)

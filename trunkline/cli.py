@@ -27,7 +27,7 @@ from trunkline.platform import scopes
 from trunkline.platform.requestlog import RequestLogWriter
 from trunkline.platform.resources import utcnow
 from trunkline.rating import BulkRater, Deck
-from trunkline.store import call_rates, identity
+from trunkline.store import call_rates, identity, lookup
 from trunkline.store.db import make_engine
 from trunkline.store.tables import organizations
 
@@ -46,7 +46,7 @@ OrgOption = Annotated[str | None, typer.Option("--org", help="Organization id (d
 
 def _org(conn, org: str | None) -> int:
     org_id = ids.decode(org) if org else identity.operator_org(conn)
-    if org_id is not None and org and identity.get(conn, organizations, org_id, org_id) is None:
+    if org_id is not None and org and lookup.by_id(conn, organizations, org_id, org_id) is None:
         org_id = None
     if org_id is None:
         console.print("[red]No such organization (start the server once to create the operator's)[/red]")

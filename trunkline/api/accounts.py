@@ -6,7 +6,7 @@ know), on every route here.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 
 from trunkline import billing, ids
 from trunkline.money import from_units, to_units
@@ -15,6 +15,7 @@ from trunkline.platform.errors import ApiError, invalid, not_found
 from trunkline.platform.pagination import ListParams, ListQuery, page
 from trunkline.platform.resources import Database, changes, utcnow
 from trunkline.platform.responses import created, done, item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Created, Done, page_of
 from trunkline.schemas.accounts import (
     Account,
@@ -32,7 +33,7 @@ from trunkline.schemas.accounts import (
 from trunkline.store import accounts as store
 from trunkline.store.listing import fetch_page
 
-router = APIRouter(prefix="/accounts", tags=["accounts"])
+router = resource_router("/accounts", "accounts")
 Reader = Annotated[Principal, caller("accounts.read")]
 Updater = Annotated[Principal, caller("accounts.update")]
 CODE = "code:"

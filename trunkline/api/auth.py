@@ -3,7 +3,7 @@
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -13,10 +13,11 @@ from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError
 from trunkline.platform.resources import Database, utcnow
 from trunkline.platform.responses import JSONResponse, item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import ApiId, Input, Output
 from trunkline.store import identity
 
-router = APIRouter(tags=["auth"])
+router = resource_router("", "auth")
 OAUTH_TOKEN_LIFETIME = timedelta(hours=1)
 
 

@@ -3,22 +3,23 @@
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
 from trunkline import billing, decks
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
-from trunkline.platform.resources import Database, changes, object_id, utcnow
+from trunkline.platform.resources import Database, changes, fetch_one, object_id, utcnow
 from trunkline.platform.responses import created, done, item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Created, Done, Output, page_of
 from trunkline.schemas.call_rates import CallRate, CallRateCreate, CallRateUpdate, present
 from trunkline.schemas.calls import Quote
 from trunkline.store import call_rates as store
 from trunkline.store.listing import fetch_page
 
-router = APIRouter(prefix="/call_rates", tags=["call_rates"])
+router = resource_router("/call_rates", "call_rates")
 Reader = Annotated[Principal, caller("call_rates.read")]
 
 
@@ -123,12 +124,8 @@ def quote_call(
 
 
 @router.get("/{id}", response_model=CallRate, summary="Retrieve a call rate")
-def get_call_rate(id: str, db: Database, who: Reader):
-    with db.connect() as conn:
-        row = store.get(conn, who.org_id, object_id(id, "Call rate"))
-    if row is None:
-        raise not_found("Call rate")
-    return item(present(row))
+async def get_call_rate(id: str, db: Database, who: Reader):
+    return item(present(await fetch_one(db, store.table, who.org_id, id, "Call rate")))
 
 
 def update_call_rate(

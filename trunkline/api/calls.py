@@ -2,22 +2,22 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from trunkline import billing, cdrs, ids
 from trunkline.money import from_units
 from trunkline.platform.auth import Principal, caller
-from trunkline.platform.errors import not_found
 from trunkline.platform.pagination import ListQuery, page
-from trunkline.platform.resources import Database, object_id, utcnow
+from trunkline.platform.resources import Database, fetch_one, utcnow
 from trunkline.platform.responses import done, item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import page_of
-from trunkline.schemas.calls import Call, CallDetail, CallIn, IngestResult, Rerate, RerateResult, present
+from trunkline.schemas.calls import Call, CallDetail, IngestResult, Rerate, RerateResult, present
 from trunkline.store import calls as store
 from trunkline.store.listing import fetch_page
 
-router = APIRouter(prefix="/calls", tags=["calls"])
+router = resource_router("/calls", "calls")
 Reader = Annotated[Principal, caller("calls.read")]
 _BATCH_SCHEMA = {"oneOf": [{"$ref": "#/components/schemas/CallIn"}, {"type": "array", "items": {"$ref": "#/components/schemas/CallIn"}}]}
 
@@ -90,11 +90,8 @@ def rerate_calls(body: Rerate, request: Request, db: Database, who: Annotated[Pr
 
 
 @router.get("/{id}", response_model=CallDetail, summary="Retrieve a call with its cost breakdown")
-def get_call(id: str, db: Database, who: Reader):
-    with db.connect() as conn:
-        row = store.get(conn, who.org_id, object_id(id, "Call"))
-    if row is None:
-        raise not_found("Call")
+async def get_call(id: str, db: Database, who: Reader):
+    row = await fetch_one(db, store.table, who.org_id, id, "Call")
     return item({**present(row), "breakdown": billing.breakdown(row)})
 
 

@@ -8,7 +8,7 @@ stored answers 200 (listed as a duplicate) and is never billed twice.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -18,10 +18,11 @@ from trunkline.platform.endpoint_auth import EndpointCaller, endpoint_caller
 from trunkline.platform.errors import ApiError
 from trunkline.platform.resources import Database
 from trunkline.platform.responses import done
+from trunkline.platform.routing import resource_router
 from trunkline.schemas.calls import CallIn, IngestResult
 from trunkline.switches import SwitchCdrError, asterisk, freeswitch
 
-router = APIRouter(prefix="/endpoint", tags=["endpoint APIs"])
+router = resource_router("/endpoint", "endpoint APIs")
 FORM = "application/x-www-form-urlencoded"
 PARSERS = {
     "application/json": freeswitch.parse_json,

@@ -2,20 +2,22 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from trunkline import ids
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import not_found
 from trunkline.platform.pagination import ListQuery, page
-from trunkline.platform.resources import Database, object_id
+from trunkline.platform.resources import Database, fetch_one, object_id
 from trunkline.platform.responses import JSONResponse, current_guid, done, item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Done, page_of
 from trunkline.schemas.endpoints import Endpoint, EndpointCreate, EndpointCredentials, present
 from trunkline.store import endpoints as store
 from trunkline.store.listing import fetch_page
+from trunkline.store.tables import endpoints
 
-router = APIRouter(prefix="/endpoints", tags=["endpoints"])
+router = resource_router("/endpoints", "endpoints")
 Reader = Annotated[Principal, caller("endpoints.read")]
 
 
@@ -48,12 +50,8 @@ def create_endpoint(body: EndpointCreate, db: Database, who: Annotated[Principal
 
 
 @router.get("/{id}", response_model=Endpoint, summary="Retrieve an endpoint")
-def get_endpoint(id: str, db: Database, who: Reader):
-    with db.connect() as conn:
-        row = store.get(conn, who.org_id, object_id(id, "Endpoint"))
-    if row is None:
-        raise not_found("Endpoint")
-    return item(present(row))
+async def get_endpoint(id: str, db: Database, who: Reader):
+    return item(present(await fetch_one(db, endpoints, who.org_id, id, "Endpoint")))
 
 
 @router.post(

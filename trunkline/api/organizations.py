@@ -6,14 +6,15 @@ are the operator's to set.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from trunkline import ids
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
-from trunkline.platform.resources import Database, changes, object_id
+from trunkline.platform.resources import Database, changes, fetch_one, object_id
 from trunkline.platform.responses import JSONResponse, current_guid, done, item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Done, page_of
 from trunkline.schemas.identity import (
     Organization,
@@ -26,7 +27,7 @@ from trunkline.store import identity
 from trunkline.store.listing import fetch_page
 from trunkline.store.tables import organizations
 
-router = APIRouter(prefix="/organizations", tags=["organizations"])
+router = resource_router("/organizations", "organizations")
 Reader = Annotated[Principal, caller("organizations.read")]
 
 
@@ -77,13 +78,10 @@ def create_organization(
 
 
 @router.get("/{id}", response_model=Organization, summary="Retrieve an organization")
-def get_organization(id: str, db: Database, who: Reader):
-    org_id = object_id(id, "Organization")
-    with db.connect() as conn:
-        row = identity.get(conn, organizations, org_id if who.is_operator else who.org_id, org_id)
-    if row is None:
-        raise not_found("Organization")
-    return item(present_organization(row))
+async def get_organization(id: str, db: Database, who: Reader):
+    """Any organization for the operator's credentials, otherwise only the caller's own."""
+    owner = object_id(id, "Organization") if who.is_operator else who.org_id
+    return item(present_organization(await fetch_one(db, organizations, owner, id, "Organization")))
 
 
 @router.patch("/{id}", response_model=Done, summary="Rename an organization or set its rate limits")

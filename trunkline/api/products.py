@@ -8,19 +8,20 @@ update: `PATCH` (or `PUT`/`POST`) `/api/products/{code}` with `{"enabled": true|
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
 from trunkline.platform.resources import Database, utcnow
 from trunkline.platform.responses import done, item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Done, page_of
 from trunkline.products import CATALOG
 from trunkline.schemas.products import Product, ProductUpdate, present
 from trunkline.store import products as store
 
-router = APIRouter(prefix="/products", tags=["products"])
+router = resource_router("/products", "products")
 Reader = Annotated[Principal, caller("products.read")]
 
 

@@ -5,7 +5,7 @@ import io
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
@@ -14,10 +14,11 @@ from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, invalid, missing
 from trunkline.platform.resources import Database
 from trunkline.platform.responses import done
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import MoneyOut, Output
 from trunkline.store import calls as store
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = resource_router("/reports", "reports")
 MAX_DAYS = 3660
 COLUMN_NAMES = {"account": "account_id"}
 

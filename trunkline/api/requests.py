@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from trunkline import ids
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import not_found
 from trunkline.platform.responses import item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import ApiId, Output
 
-router = APIRouter(prefix="/requests", tags=["requests"])
+router = resource_router("/requests", "requests")
 
 
 class RequestRecord(Output):

@@ -2,22 +2,23 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from trunkline import ids
 from trunkline.platform import scopes
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
-from trunkline.platform.resources import Database, object_id, utcnow
+from trunkline.platform.resources import Database, fetch_one, object_id, utcnow
 from trunkline.platform.responses import JSONResponse, current_guid, done, item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Done, page_of
 from trunkline.schemas.identity import Token, TokenCreate, TokenCreated, present_token
-from trunkline.store import identity
+from trunkline.store import identity, lookup
 from trunkline.store.listing import fetch_page
 from trunkline.store.tables import tokens
 
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+router = resource_router("/tokens", "tokens")
 Reader = Annotated[Principal, caller("tokens.read")]
 
 
@@ -51,19 +52,15 @@ def create_token(body: TokenCreate, db: Database, who: Annotated[Principal, call
 
 
 @router.get("/{id}", response_model=Token, summary="Retrieve an API token")
-def get_token(id: str, db: Database, who: Reader):
-    with db.connect() as conn:
-        row = identity.get(conn, tokens, who.org_id, object_id(id, "Token"))
-    if row is None:
-        raise not_found("Token")
-    return item(present_token(row))
+async def get_token(id: str, db: Database, who: Reader):
+    return item(present_token(await fetch_one(db, tokens, who.org_id, id, "Token")))
 
 
 @router.delete("/{id}", response_model=Done, summary="Revoke an API token", description="Takes effect at once.")
 def revoke_token(id: str, request: Request, db: Database, who: Annotated[Principal, caller("tokens.delete")]):
     token_id = object_id(id, "Token")
     with db.begin() as conn:
-        if identity.get(conn, tokens, who.org_id, token_id) is None:
+        if lookup.by_id(conn, tokens, who.org_id, token_id) is None:
             raise not_found("Token")
         identity.revoke_token(conn, who.org_id, token_id)
     request.app.state.authenticator.forget(token_id=token_id)

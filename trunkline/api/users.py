@@ -2,21 +2,22 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from trunkline.platform import scopes
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
-from trunkline.platform.resources import Database, changes, object_id
+from trunkline.platform.resources import Database, changes, fetch_one, object_id
 from trunkline.platform.responses import created, done, item
+from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Created, Done, page_of
 from trunkline.schemas.identity import User, UserCreate, UserUpdate, present_user
-from trunkline.store import identity
+from trunkline.store import identity, lookup
 from trunkline.store.listing import fetch_page
 from trunkline.store.tables import users
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = resource_router("/users", "users")
 Reader = Annotated[Principal, caller("users.read")]
 
 
@@ -28,7 +29,7 @@ def _no_escalation(who: Principal, wanted: list[str] | None) -> None:
 def _target(conn, who: Principal, id: str):
     """The user to change or delete; one holding more than the caller is off limits,
     or setting its password would hand the caller its scopes."""
-    row = identity.get(conn, users, who.org_id, object_id(id, "User"))
+    row = lookup.by_id(conn, users, who.org_id, object_id(id, "User"))
     if row is None:
         raise not_found("User")
     if not scopes.covers(who.scopes, frozenset(row.scopes)):
@@ -56,12 +57,8 @@ def create_user(body: UserCreate, request: Request, db: Database, who: Annotated
 
 
 @router.get("/{id}", response_model=User, summary="Retrieve a console user")
-def get_user(id: str, db: Database, who: Reader):
-    with db.connect() as conn:
-        row = identity.get(conn, users, who.org_id, object_id(id, "User"))
-    if row is None:
-        raise not_found("User")
-    return item(present_user(row))
+async def get_user(id: str, db: Database, who: Reader):
+    return item(present_user(await fetch_one(db, users, who.org_id, id, "User")))
 
 
 @router.patch("/{id}", response_model=Done, summary="Change a user's password or scopes")

@@ -6,19 +6,20 @@ FreeSWITCH, see trunkline.dialer) places the call in the background and updates 
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from trunkline import ids
 from trunkline.dialer import CallRequest as Call
 from trunkline.platform.auth import Principal, caller
-from trunkline.platform.errors import missing, not_found
-from trunkline.platform.resources import Database, object_id, utcnow
+from trunkline.platform.errors import missing
+from trunkline.platform.resources import Database, fetch_one, utcnow
 from trunkline.platform.responses import JSONResponse, current_guid, item
+from trunkline.platform.routing import resource_router
 from trunkline.schemas.voice import CallRequest, RapidResponseAccepted, RapidResponseCreate, present
 from trunkline.store import call_requests as store
 
-router = APIRouter(prefix="/voice", tags=["voice"])
+router = resource_router("/voice", "voice")
 
 
 @router.post(
@@ -53,9 +54,5 @@ async def create_rapid_response(
 
 
 @router.get("/rapidresponse/{id}", response_model=CallRequest, summary="Retrieve a rapid-response call")
-def get_rapid_response(id: str, db: Database, who: Annotated[Principal, caller("voice.read")]):
-    with db.connect() as conn:
-        row = store.get(conn, who.org_id, object_id(id, "Call request"))
-    if row is None:
-        raise not_found("Call request")
-    return item(present(row))
+async def get_rapid_response(id: str, db: Database, who: Annotated[Principal, caller("voice.read")]):
+    return item(present(await fetch_one(db, store.table, who.org_id, id, "Call request")))

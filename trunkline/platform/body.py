@@ -5,6 +5,7 @@ One ASGI middleware normalises what routes see, so no route parses bodies:
   JSON passes through; multipart with files passes through for the route to read.
 - GET/DELETE: a body (any of the three encodings) is merged into the query string.
 - The same parameter in the query and the body with different values is 409.
+- HEAD is answered as GET; the server sends the headers only.
 - `_method` overrides the verb (seed 001), only for token-authenticated requests:
   a browser never sends a token on its own, so the override cannot be forged cross-site.
 - Any other media type is 415, except the raw formats a path is registered for
@@ -129,7 +130,8 @@ class BodyDecodingMiddleware:
     async def _normalise(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         headers = dict(scope["headers"])
-        scope = {**scope, "method": self._method(scope["method"], query, headers)}
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        scope = {**scope, "method": self._method(method, query, headers)}
         _check_nul(scope["path"], query)
         media_type = _media_type(headers)
         has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPBasic
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.platform.auth import _DocumentedBasic
 from trunkline.platform.errors import ApiError
 from trunkline.store import endpoints as store
 
@@ -51,6 +51,14 @@ def _credentials(request: Request) -> tuple[str, str]:
     if not sep or not store.is_login(login) or "\x00" in login:
         raise _unauthorized(f"Not an endpoint login. {EXPECTED}")
     return login, password
+
+
+class _DocumentedBasic(HTTPBasic):
+    """HTTPBasic in the OpenAPI document only: FastAPI's own parsing would answer malformed or
+    non-ASCII credentials with its bare 401 before `_credentials` sees them."""
+
+    async def __call__(self, request: Request) -> None:
+        return None
 
 
 _basic = _DocumentedBasic(scheme_name="EndpointBasic", auto_error=False, description="Endpoint login:password")

@@ -9,10 +9,13 @@ body middleware accepts wherever JSON is.
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
+from trunkline.platform.auth import CREDENTIAL_SCHEMES, required_scopes
 from trunkline.platform.schema import Input, Output
 
 
@@ -133,6 +136,20 @@ def _fix_operation(operation: dict[str, Any]) -> None:
             headers.update(_LINK)
 
 
+def _add_security(schema: dict[str, Any], app: FastAPI) -> None:
+    """Each authenticated operation accepts any of the credential schemes, with the route's scope."""
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    for scheme in CREDENTIAL_SCHEMES:
+        schemes[scheme.scheme_name] = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+    for route in app.routes:
+        wanted = required_scopes(route.dependant) if isinstance(route, APIRoute) else None
+        if wanted is None or not route.include_in_schema:
+            continue
+        for method in route.methods:
+            operation = schema["paths"][route.path_format][method.lower()]
+            operation["security"] = [{scheme.scheme_name: wanted} for scheme in CREDENTIAL_SCHEMES]
+
+
 def build(app: FastAPI) -> dict[str, Any]:
     """Generate once, then apply the platform conventions every route shares."""
     if app.openapi_schema:
@@ -140,6 +157,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title, version=app.version, summary=app.summary, routes=app.routes, openapi_version="3.1.0"
     )
+    _add_security(schema, app)
     for path in schema["paths"].values():
         for operation in path.values():
             _fix_operation(operation)

@@ -71,10 +71,6 @@ def create(conn: Connection, org_id: int, values: dict[str, Any], now: datetime)
     return rate_id
 
 
-def get(conn: Connection, org_id: int, rate_id: int):
-    return conn.execute(select(table).where(c.id == rate_id, c.org_id == org_id)).first()
-
-
 def change(conn: Connection, org_id: int, rate_id: int, values: dict[str, Any], now: datetime) -> bool:
     try:
         with conn.begin_nested():

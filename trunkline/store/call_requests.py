@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, update
 
 from trunkline import ids
 from trunkline.store.tables import call_requests as table
@@ -19,10 +19,6 @@ def create(conn: Connection, org_id: int, account_id: str, callee: str, whisper_
         )
     )
     return request_id
-
-
-def get(conn: Connection, org_id: int, request_id: int):
-    return conn.execute(select(table).where(c.id == request_id, c.org_id == org_id)).first()
 
 
 def set_status(conn: Connection, request_id: int, status: str, detail: str | None, now: datetime) -> None:

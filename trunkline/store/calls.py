@@ -209,10 +209,6 @@ def _upsert_totals(conn: Connection, rows: dict) -> None:
             cursor.executemany(statements[table], parameters)
 
 
-def get(conn: Connection, org_id: int, call_id: int):
-    return conn.execute(select(table).where(c.id == call_id, c.org_id == org_id)).first()
-
-
 def day_range(start_date: date, end_date: date) -> tuple[datetime, datetime]:
     """[start of start_date, start of the day after end_date) in UTC."""
     return datetime.combine(start_date, time(), UTC), datetime.combine(end_date + timedelta(days=1), time(), UTC)

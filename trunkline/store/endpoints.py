@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from trunkline import ids
 from trunkline.platform.query import Field, Fields
 from trunkline.store.identity import now
+from trunkline.store import lookup
 from trunkline.store.tables import endpoints, organizations
 
 LOGIN_PREFIX = "ep_"
@@ -52,8 +53,8 @@ def create(conn: Connection, org_id: int, name: str, type: str) -> tuple[int, st
     return endpoint_id, login, password
 
 
-def get(conn: Connection, org_id: int, endpoint_id: int):
-    return conn.execute(select(endpoints).where(endpoints.c.id == endpoint_id, endpoints.c.org_id == org_id)).first()
+def get(conn: Connection, org_id: int, object_id: int):
+    return lookup.by_id(conn, endpoints, org_id, object_id)
 
 
 def rotate(conn: Connection, org_id: int, endpoint_id: int) -> str | None:

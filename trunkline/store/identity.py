@@ -141,12 +141,6 @@ TOKEN_FIELDS = Fields(
 )
 
 
-def get(conn: Connection, table: Table, org_id: int, object_id: int):
-    """One row of `table` in one organization (organizations: the org itself)."""
-    owner = table.c.id if table is organizations else table.c.org_id
-    return conn.execute(select(table).where(table.c.id == object_id, owner == org_id)).first()
-
-
 def change(conn: Connection, table: Table, org_id: int, object_id: int, values: dict) -> bool:
     owner = table.c.id if table is organizations else table.c.org_id
     return conn.execute(update(table).where(table.c.id == object_id, owner == org_id).values(**values)).rowcount == 1
