@@ -120,7 +120,8 @@ def bootstrap_operator(settings: Settings) -> str:
 def settings_for(backend: str, tmp_path_factory, worker: str, **overrides) -> Settings:
     data_dir = tmp_path_factory.mktemp(f"data-{backend}")
     database_url = fresh_postgres_database(worker) if backend == "postgresql" else None
-    return Settings(data_dir=data_dir, database_url=database_url, argon2_fast=True, token_cache_seconds=0.5, **overrides)
+    options = {"argon2_fast": True, "token_cache_seconds": 0.5, "login_attempts_per_minute": 10**6, **overrides}
+    return Settings(data_dir=data_dir, database_url=database_url, **options)
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -9,7 +9,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 
-from tests.conftest import new_org
+from tests.conftest import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import assert_error, rate
 from trunkline import ids
 from trunkline.app import create_app
@@ -237,3 +237,28 @@ def test_every_api_route_refuses_a_caller_without_credentials(server, guarded_ro
             for method in route.methods:
                 response = client.request(method, url, json={} if method in ("POST", "PUT", "PATCH") else None)
                 assert response.status_code == 401, (method, path, response.text)
+
+
+def test_password_guessing_is_limited_per_client_address(tmp_path_factory, worker_id):
+    """Basic auth and the OAuth password grant share one bucket per client address: wrong
+    passwords are 429 after the limit, a right one too, while other addresses are unaffected."""
+    settings = settings_for("sqlite", tmp_path_factory, worker_id, login_attempts_per_minute=3)
+    uv, thread, url = start_server(settings)
+    try:
+        org = new_org(Server("sqlite", url, settings, bootstrap_operator(settings)))
+        guesser = {"X-Forwarded-For": "203.0.113.7"}  # uvicorn trusts the proxy header from 127.0.0.1
+        with httpx.Client(base_url=url, headers=guesser) as client:
+            wrong = (org.admin_email, "not the password")
+            assert [client.get("/api/auth/me", auth=wrong).status_code for _ in range(2)] == [401, 401]
+            form = {"grant_type": "password", "username": org.admin_email, "password": "nope"}
+            assert client.post("/api/oauth/token", data=form).status_code == 401
+            body = assert_error(client.get("/api/auth/me", auth=(org.admin_email, org.admin_password)), 429)
+            assert "retry-after" in {name.lower() for name in client.get("/api/auth/me", auth=wrong).headers}
+            assert "per minute" in body["message"]
+        with httpx.Client(base_url=url, headers={"X-Forwarded-For": "198.51.100.9"}) as other:
+            assert other.get("/api/auth/me", auth=(org.admin_email, org.admin_password)).status_code == 200
+        assert org.client.get("/api/auth/me").status_code == 200  # tokens are not password checks
+        org.client.close()
+    finally:
+        uv.should_exit = True
+        thread.join(10)

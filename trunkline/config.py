@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     )
     rate_limit_get: int = Field(default=1000, ge=1, description="GET requests per minute per org")
     rate_limit_other: int = Field(default=100, ge=1, description="Other requests per minute per org")
+    login_attempts_per_minute: int = Field(
+        default=60, ge=1, description="Password checks (Basic auth, OAuth password grant) per minute per client address"
+    )
     request_log_days: int = Field(default=14, ge=1)
     token_cache_seconds: float = Field(
         default=2.0, ge=0, description="How long a verified credential is trusted without a DB read"

@@ -79,10 +79,9 @@ def _oauth_error(status: int, error: str, message: str) -> ApiError:
     description="Form-encoded as RFC 6749 asks (JSON works too). The token expires in an hour.",
 )
 async def oauth_token(body: PasswordGrant, request: Request, db: Database):
-    limiter = request.app.state.authenticator.limiter
-    client = request.client.host if request.client else "unknown"
-    await limiter.check(request.scope["state"], f"login:{client}", "POST", request.app.state.settings.rate_limit_other)
-    user = await run_in_threadpool(request.app.state.authenticator.verify_user, body.username, body.password)
+    authenticator = request.app.state.authenticator
+    await authenticator.limit_logins(request)
+    user = await run_in_threadpool(authenticator.verify_user, body.username, body.password)
     if user is None:
         raise _oauth_error(401, "invalid_grant", "Invalid username or password")
     wanted = frozenset(body.scope.split()) if body.scope else user.scopes

@@ -2,7 +2,8 @@
 
 Credentials, in order: `Authorization: Bearer <token>`, the `access_token` query
 parameter (seed 001, for clients that cannot send headers), or
-`Authorization: Basic email:password` of a console user (seed 002's `curl -u`).
+`Authorization: Basic email:password` of a console user (seed 002's `curl -u`);
+password checks are rate-limited per client address.
 A verified credential is cached for a couple of seconds so the hot path makes no
 database read; revoking a token, changing or deleting a user and changing or deleting
 an organization drop the affected entries in this process at once.
@@ -82,7 +83,7 @@ class Authenticator:
         if scheme == "bearer" or query_token:
             principal = await self._token(value.strip() if scheme == "bearer" else query_token)
         elif scheme == "basic":
-            principal = await self._basic(value.strip())
+            principal = await self._basic(value.strip(), request)
         elif header:
             raise _unauthorized(f"Unsupported authorization scheme {scheme!r}; use Bearer or Basic")
         else:
@@ -128,7 +129,7 @@ class Authenticator:
         with self.engine.connect() as conn:
             return identity.find_token(conn, key)
 
-    async def _basic(self, encoded: str) -> Principal:
+    async def _basic(self, encoded: str, request: Request) -> Principal:
         try:
             email, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
@@ -141,11 +142,19 @@ class Authenticator:
         cached = self._cache.get(key)
         if cached and cached[0] > time.monotonic():
             return cached[1]
+        await self.limit_logins(request)
         principal = await run_in_threadpool(self.verify_user, email, password)
         if principal is None:
             raise _unauthorized("Invalid email or password")
         self._cache[key] = (time.monotonic() + self.settings.token_cache_seconds, principal)
         return principal
+
+    async def limit_logins(self, request: Request) -> None:
+        """Count a password check (Basic auth, OAuth password grant) against the client address,
+        so guessing passwords is 429 after `login_attempts_per_minute`. Verified credentials
+        are cached, so a client that knows its password is checked rarely."""
+        client = request.client.host if request.client else "unknown"
+        await self.limiter.check(request.scope["state"], f"login:{client}", "POST", self.settings.login_attempts_per_minute)
 
     def verify_user(self, email: str, password: str) -> Principal | None:
         """The console user behind email:password, or None (argon2 check; runs in a thread)."""
