@@ -185,16 +185,16 @@ def _totals_rows(conn: Connection, sums: dict[tuple, list[int]]) -> dict:
     """
     rollups: dict = {by_account: {}, by_prefix: {}}
     for (org_id, day, account_id, rate_type, prefix), entry in sums.items():
-        for table, key in ((by_account, (org_id, day, account_id, rate_type)), (by_prefix, (org_id, day, rate_type, prefix))):
-            total = rollups[table].get(key)
+        for rollup, key in ((by_account, (org_id, day, account_id, rate_type)), (by_prefix, (org_id, day, rate_type, prefix))):
+            total = rollups[rollup].get(key)
             if total is None:
-                rollups[table][key] = list(entry)
+                rollups[rollup][key] = list(entry)
             else:
                 for index, value in enumerate(entry):
                     total[index] += value
-    rows = {table: [(*key, *entry) for key, entry in table_sums.items()] for table, table_sums in ((totals, sums), *rollups.items())}
+    rows = {target: [(*key, *entry) for key, entry in target_sums.items()] for target, target_sums in ((totals, sums), *rollups.items())}
     if conn.dialect.name == "postgresql":
-        return {table: [_encode(sorted(table_rows)).decode()] for table, table_rows in rows.items()}
+        return {target: [_encode(sorted(target_rows)).decode()] for target, target_rows in rows.items()}
     return rows
 
 
@@ -202,11 +202,11 @@ def _upsert_totals(conn: Connection, rows: dict) -> None:
     """Add `_totals_rows` to the totals tables."""
     cursor = conn.connection.driver_connection.cursor()
     statements = _UPSERT[conn.dialect.name]
-    for table, parameters in rows.items():
+    for target, parameters in rows.items():
         if conn.dialect.name == "postgresql":
-            cursor.execute(statements[table], parameters)
+            cursor.execute(statements[target], parameters)
         else:
-            cursor.executemany(statements[table], parameters)
+            cursor.executemany(statements[target], parameters)
 
 
 def day_range(start_date: date, end_date: date) -> tuple[datetime, datetime]:
