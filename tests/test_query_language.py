@@ -55,7 +55,7 @@ FIELDS = Fields(
     fields={
         "id": Field(rates.c.id, "id"),
         "org_id": Field(rates.c.org_id, "id"),
-        "prefix": Field(rates.c.prefix, "str"),
+        "prefix": Field(rates.c.prefix, "str", digits=True),
         "type": Field(rates.c.type, "enum", choices=("FIXED", "MOBILE", "TOLLFREE")),
         "interval_1": Field(rates.c.interval_1, "int"),
         "price_1": Field(rates.c.price_1, "money"),
@@ -434,3 +434,26 @@ def test_garbage_raises_only_query_error(db, text):
     except QueryError:
         return
     db.execute(sa.select(rates.c.id).where(clause)).all()  # what parses must also run
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stored=st.lists(st.text("0123456789", min_size=1, max_size=6), min_size=1, max_size=40, unique=True),
+    wanted=st.text("0123456789", min_size=1, max_size=4),
+)
+def test_startswith_on_digit_strings_is_an_exact_range(stored, wanted):
+    """The index-friendly range `startswith` becomes on digit fields ('49' → < '5', '99' → open)
+    selects exactly what Python's str.startswith does."""
+    table = sa.Table("digits", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("prefix", sa.String))
+    fields = Fields(fields={"prefix": Field(table.c.prefix, "str", digits=True)})
+    engine = sa.create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    with engine.connect() as conn:
+        conn.execute(table.insert(), [{"id": n, "prefix": value} for n, value in enumerate(stored)])
+        found = set(conn.scalars(sa.select(table.c.prefix).where(parse_filter(f"startswith(prefix, '{wanted}')", fields))))
+    assert found == {value for value in stored if value.startswith(wanted)}
+
+
+def test_startswith_on_a_digit_field_compiles_to_a_range():
+    sql = str(parse_filter("startswith(prefix, '49')", FIELDS).compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    assert "prefix >= '49'" in sql and "prefix < '5'" in sql and "lower(" not in sql

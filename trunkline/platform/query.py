@@ -44,6 +44,7 @@ class Field:
     choices: tuple[str, ...] = ()
     sortable: bool = True
     filterable: bool = True
+    digits: bool = False  # a str column holding digit strings only (dialled prefixes)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -212,6 +213,15 @@ def _two_valued(column: ColumnElement, op: str, test: ColumnElement[bool]) -> Co
     return and_(column.is_not(None), test)
 
 
+def _digit_range(column: ColumnElement, digits: str) -> ColumnElement[bool]:
+    """`startswith` on a column of digit strings as a range an index serves: '44' <= x < '45'
+    ('49' gives < '5'; all nines, no upper bound). Digit strings sort alike under any usual
+    collation; the case-sensitive LIKE keeps the answer exact if one sorted them otherwise."""
+    head = digits.rstrip("9")
+    bounds = [column >= digits] + ([column < head[:-1] + str(int(head[-1]) + 1)] if head else [])
+    return and_(*bounds, column.startswith(digits, autoescape=True))
+
+
 class _Parser:
     """Recursive descent: or_expr > and_expr > not_expr > primary, so not binds tightest."""
 
@@ -330,6 +340,8 @@ class _Parser:
         self.expect(",")
         value = self.value(name, field, self.take())
         self.expect(")")
+        if func == "startswith" and field.digits and value.isdigit():
+            return _two_valued(field.column, func, _digit_range(field.column, value))
         method = field.column.icontains if func == "contains" else field.column.istartswith
         return _two_valued(field.column, func, method(value, autoescape=True))
 

@@ -20,7 +20,7 @@ c = table.c
 FIELDS = Fields(
     fields={
         "id": Field(c.id, "id"),
-        "prefix": Field(c.prefix, "str"),
+        "prefix": Field(c.prefix, "str", digits=True),
         "type": Field(c.type, "enum", choices=tuple(RateType)),
         "free_seconds": Field(c.free_seconds, "int"),
         "grace_period": Field(c.grace_period, "int"),

@@ -36,7 +36,7 @@ FIELDS = Fields(
         "rated": Field(c.rated, "bool"),
         "unrated_reason": Field(c.unrated_reason, "str"),
         "cost": Field(c.cost, "money"),
-        "prefix": Field(c.prefix, "str"),
+        "prefix": Field(c.prefix, "str", digits=True),
         "rate_type": Field(c.rate_type, "enum", choices=("LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE")),
         "created_at": Field(c.created_at, "datetime"),
     },
