@@ -2,9 +2,9 @@
 
 Every response carries `X-Request-Id`, a UUID like seed 002's guid but time-ordered
 (version 7), so each new log entry lands at the end of the guid index instead of on a
-random page (on a 270,000-entry log, 5 µs a row to write instead of 16). A summary of each request is buffered in
-memory and written in batches, so logging costs no database round trip on the
-request path. Secrets never reach the log: credentials are recorded as the token
+random page (on a 270,000-entry log, 5 µs a row to write instead of 16). A summary of
+each request is buffered in memory and written in batches, so logging costs no
+database round trip on the request path. Secrets never reach the log: credentials are recorded as the token
 id only, and secret-looking query parameters are masked.
 """
 
