@@ -15,7 +15,7 @@ from trunkline.platform.errors import ApiError, invalid, not_found
 from trunkline.platform.pagination import ListParams, ListQuery, page
 from trunkline.platform.resources import Database, changes, utcnow
 from trunkline.platform.responses import created, done, item
-from trunkline.platform.routing import resource_router
+from trunkline.platform.routing import resource_router, update_routes
 from trunkline.platform.schema import Created, Done, page_of
 from trunkline.schemas.accounts import (
     Account,
@@ -102,18 +102,15 @@ def update_account(id: AccountRef, body: AccountUpdate, db: Database, who: Updat
     return done()
 
 
-for _method in ("POST", "PATCH", "PUT"):
-    router.add_api_route(
-        "/{id}",
-        update_account,
-        methods=[_method],
-        response_model=Done,
-        summary="Update an account",
-        description="Changes only the fields sent; POST, PATCH and PUT behave the same. The balance moves only "
-        "through POST /api/accounts/{id}/credit and charged calls. Changing account_id changes which future "
-        "calls are charged here; calls already charged stay with this account.",
-        operation_id=f"update_account_{_method.lower()}",
-    )
+update_routes(
+    router,
+    "/{id}",
+    update_account,
+    "Update an account",
+    "Changes only the fields sent; POST, PATCH and PUT behave the same. The balance moves only "
+    "through POST /api/accounts/{id}/credit and charged calls. Changing account_id changes which future "
+    "calls are charged here; calls already charged stay with this account.",
+)
 
 
 @router.delete(

@@ -12,7 +12,7 @@ from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id, utcnow
 from trunkline.platform.responses import created, done, item
-from trunkline.platform.routing import resource_router
+from trunkline.platform.routing import resource_router, update_routes
 from trunkline.platform.schema import Created, Done, Output, page_of
 from trunkline.schemas.call_rates import CallRate, CallRateCreate, CallRateUpdate, present
 from trunkline.schemas.calls import Quote
@@ -142,16 +142,13 @@ def update_call_rate(
     return done()
 
 
-for _method in ("POST", "PATCH", "PUT"):
-    router.add_api_route(
-        "/{id}",
-        update_call_rate,
-        methods=[_method],
-        response_model=Done,
-        summary="Update a call rate",
-        description="Changes only the fields sent; POST, PATCH and PUT behave the same (seed 003 uses POST).",
-        operation_id=f"update_call_rate_{_method.lower()}",
-    )
+update_routes(
+    router,
+    "/{id}",
+    update_call_rate,
+    "Update a call rate",
+    "Changes only the fields sent; POST, PATCH and PUT behave the same (seed 003 uses POST).",
+)
 
 
 @router.delete("/{id}", response_model=Done, summary="Delete a call rate")

@@ -15,8 +15,8 @@ from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
 from trunkline.platform.resources import Database, utcnow
 from trunkline.platform.responses import done, item
-from trunkline.platform.routing import resource_router
-from trunkline.platform.schema import Done, page_of
+from trunkline.platform.routing import resource_router, update_routes
+from trunkline.platform.schema import page_of
 from trunkline.products import CATALOG
 from trunkline.schemas.products import Product, ProductUpdate, present
 from trunkline.store import products as store
@@ -81,13 +81,10 @@ def update_product(code: str, body: ProductUpdate, db: Database, who: Annotated[
     return done()
 
 
-for _method in ("PATCH", "PUT", "POST"):
-    router.add_api_route(
-        "/{code}",
-        update_product,
-        methods=[_method],
-        response_model=Done,
-        summary="Enable or disable a product",
-        description='`{"enabled": true}` or `{"enabled": false}`; idempotent (enabling keeps the first enabled_at).',
-        operation_id=f"update_product_{_method.lower()}",
-    )
+update_routes(
+    router,
+    "/{code}",
+    update_product,
+    "Enable or disable a product",
+    '`{"enabled": true}` or `{"enabled": false}`; idempotent (enabling keeps the first enabled_at).',
+)
