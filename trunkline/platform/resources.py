@@ -1,4 +1,4 @@
-"""What resource routes share: the database handle, path ids, timestamps, update bodies."""
+"""What resource routes share: the database handle, short reads, path ids, timestamps, update bodies."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
