@@ -17,8 +17,6 @@ import http.client
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,6 +32,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import _deck
+from api import HOST, cpu_seconds, server
 from trunkline.app import prepare
 from trunkline.config import Settings
 from trunkline import ids
@@ -42,10 +41,8 @@ from trunkline.store.db import make_engine
 from trunkline.store.tables import accounts as account_rows
 from trunkline.store.tables import call_totals, calls, organizations
 
-HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
 TARGET = 50_000
-UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--workers", "1", "--log-level", "warning"]
 TYPES = ("LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE")
 DECK_COLUMNS = ("prefix", "type", "free_seconds", "grace_period", "interval_1", "interval_n", "connect_fee", "postcall_surcharge", "price_1", "price_n")
 MONTH = datetime(2024, 5, 1, tzinfo=UTC)  # calls start in May 2024 (31 days)
@@ -204,49 +201,6 @@ def batches(prefixes: list[str], count: int, size: int, seed: int = 11) -> list[
 # --- server and clients ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def server(app: str, env: dict[str, str], cwd: Path, app_dir: Path | None = None):
-    """A uvicorn subprocess serving `app`; yields (port, pid); always stopped on the way out."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", HOST, "--port", str(port), *UVICORN_FLAGS]
-    if app_dir:
-        command += ["--app-dir", str(app_dir)]
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=cwd, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{app} exited with {process.returncode} before serving")
-            try:
-                socket.create_connection((HOST, port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{app} did not start listening within 60 s") from None
-                time.sleep(0.1)
-        yield port, process.pid
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def server_env(settings: Settings) -> dict[str, str]:
     env = {"TRUNKLINE_DATA_DIR": str(settings.data_dir)}
     if settings.database_url:
@@ -331,14 +285,14 @@ def main() -> int:
         auth = {"Authorization": f"Bearer {token}"}
         env = server_env(settings)
 
-        with server("ingest:bare_app", env, settings.data_dir, app_dir=BENCH) as (port, _):
-            run(port, "/sink", warmup, {}, args.clients)
-            floor_seconds, _ = run(port, "/sink", measured, {}, args.clients)
-        with server("trunkline.app:create_app", env, settings.data_dir) as (port, pid):
-            run(port, "/api/calls", warmup, auth, args.clients)  # builds the deck cache
-            cpu = cpu_seconds(pid)
-            seconds, answers = run(port, "/api/calls", measured, auth, args.clients)
-            cpu = cpu_seconds(pid) - cpu
+        with server("ingest:bare_app", env, settings.data_dir, app_dir=BENCH) as target:
+            run(target.port, "/sink", warmup, {}, args.clients)
+            floor_seconds, _ = run(target.port, "/sink", measured, {}, args.clients)
+        with server("trunkline.app:create_app", env, settings.data_dir) as target:
+            run(target.port, "/api/calls", warmup, auth, args.clients)  # builds the deck cache
+            cpu = cpu_seconds(target.pid)
+            seconds, answers = run(target.port, "/api/calls", measured, auth, args.clients)
+            cpu = cpu_seconds(target.pid) - cpu
         rows, totals = stored(settings, org_id)
         taken, cost = charged(settings, org_id)
 

@@ -26,6 +26,7 @@ import numpy as np
 
 import _deck
 import ingest
+from api import HOST, server
 from trunkline import billing, cdrs
 from trunkline.platform.resources import utcnow
 from trunkline.store.db import make_engine
@@ -60,7 +61,7 @@ def store_calls(settings, org_id: int, prefixes: list[str], count: int, batch: i
 
 
 def get(port: int, path: str, headers: dict[str, str]) -> tuple[float, bytes]:
-    conn = http.client.HTTPConnection(ingest.HOST, port, timeout=300)
+    conn = http.client.HTTPConnection(HOST, port, timeout=300)
     try:
         started = time.perf_counter()
         conn.request("GET", path, headers=headers)
@@ -98,16 +99,16 @@ def main() -> int:
             return 1
         auth = {"Authorization": f"Bearer {token}"}
         results = {}
-        with ingest.server("trunkline.app:create_app", ingest.server_env(settings), settings.data_dir) as (port, _):
+        with server("trunkline.app:create_app", ingest.server_env(settings), settings.data_dir) as target:
             for grouping in GROUPINGS:
                 query = urlencode({"start_date": "2024-05-01", "end_date": "2024-05-31", "group_by": grouping})
                 path = f"/api/reports/call-data?{query}"
-                _, body = get(port, path, auth)  # warm-up, and the answer to check
+                _, body = get(target.port, path, auth)  # warm-up, and the answer to check
                 data = json.loads(body)["data"]
                 if sum(row["calls"] for row in data) != args.calls:
                     print(f"REPORT WRONG for {grouping}: {sum(row['calls'] for row in data):,} calls")
                     return 1
-                times = [get(port, path, auth)[0] for _ in range(args.runs)]
+                times = [get(target.port, path, auth)[0] for _ in range(args.runs)]
                 results[grouping] = (statistics.median(times), max(times), len(data), len(body))
 
     print(f"\n{backend}, {args.calls:,} calls for one organization ({args.traffic} traffic), report over 31 days, median of {args.runs} runs")
