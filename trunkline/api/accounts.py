@@ -12,7 +12,7 @@ from trunkline import billing, ids
 from trunkline.money import from_units, to_units
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, invalid, not_found
-from trunkline.platform.pagination import ListParams, ListQuery, page
+from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, utcnow
 from trunkline.platform.responses import created, done, item
 from trunkline.platform.routing import resource_router, update_routes
@@ -31,7 +31,6 @@ from trunkline.schemas.accounts import (
     present_transaction,
 )
 from trunkline.store import accounts as store
-from trunkline.store.listing import fetch_page
 
 router = resource_router("/accounts", "accounts")
 Reader = Annotated[Principal, caller("accounts.read")]
@@ -56,17 +55,10 @@ def _find(conn, org_id: int, id: str):
     return row
 
 
-def _page(request: Request, params: ListParams, conn, org_id: int, table, fields, shown, *conditions):
-    """A list page of the organization's `table` rows, within `conditions`, as `shown` renders them."""
-    where, order_by = params.clauses(fields)
-    count, rows = fetch_page(conn, table, org_id, [*conditions, *where], order_by, params.skip, params.top)
-    return page(request, params, count, [shown(row) for row in rows])
-
-
 @router.get("", response_model=page_of(Account), summary="List accounts")
 def list_accounts(request: Request, params: ListQuery, db: Database, who: Reader):
     with db.connect() as conn:
-        return _page(request, params, conn, who.org_id, store.table, store.FIELDS, present)
+        return list_page(request, params, conn, store.table, who.org_id, store.FIELDS, present)
 
 
 @router.post(
@@ -156,7 +148,7 @@ def list_transactions(id: AccountRef, request: Request, params: ListQuery, db: D
     with db.connect() as conn:
         account = _find(conn, who.org_id, id)
         ledger = store.ledger
-        return _page(request, params, conn, who.org_id, ledger, store.TRANSACTION_FIELDS, present_transaction, ledger.c.account_ref == account.id)
+        return list_page(request, params, conn, ledger, who.org_id, store.TRANSACTION_FIELDS, present_transaction, ledger.c.account_ref == account.id)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from trunkline import billing, decks
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
-from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id, utcnow
 from trunkline.platform.responses import created, done, item
 from trunkline.platform.routing import resource_router, update_routes
@@ -17,7 +17,6 @@ from trunkline.platform.schema import Created, Done, Output, page_of
 from trunkline.schemas.call_rates import CallRate, CallRateCreate, CallRateUpdate, present
 from trunkline.schemas.calls import Quote
 from trunkline.store import call_rates as store
-from trunkline.store.listing import fetch_page
 
 router = resource_router("/call_rates", "call_rates")
 Reader = Annotated[Principal, caller("call_rates.read")]
@@ -29,10 +28,8 @@ def _duplicate(prefix: str | None) -> ApiError:
 
 @router.get("", response_model=page_of(CallRate), summary="List call rates")
 def list_call_rates(request: Request, params: ListQuery, db: Database, who: Reader):
-    where, order_by = params.clauses(store.FIELDS)
     with db.connect() as conn:
-        count, rows = fetch_page(conn, store.table, who.org_id, where, order_by, params.skip, params.top)
-    return page(request, params, count, [present(row) for row in rows])
+        return list_page(request, params, conn, store.table, who.org_id, store.FIELDS, present)
 
 
 @router.post("", response_model=Created, summary="Create a call rate")

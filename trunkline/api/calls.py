@@ -5,17 +5,16 @@ from typing import Annotated
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from trunkline import billing, cdrs, ids
+from trunkline import billing, cdrs
 from trunkline.money import from_units
 from trunkline.platform.auth import Principal, caller
-from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, fetch_one, utcnow
 from trunkline.platform.responses import done, item
 from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import page_of
-from trunkline.schemas.calls import Call, CallDetail, IngestResult, Rerate, RerateResult, present
+from trunkline.schemas.calls import Call, CallDetail, IngestResult, Rerate, RerateResult, present, present_ingested
 from trunkline.store import calls as store
-from trunkline.store.listing import fetch_page
 
 router = resource_router("/calls", "calls")
 Reader = Annotated[Principal, caller("calls.read")]
@@ -24,10 +23,8 @@ _BATCH_SCHEMA = {"oneOf": [{"$ref": "#/components/schemas/CallIn"}, {"type": "ar
 
 @router.get("", response_model=page_of(Call), summary="List calls")
 def list_calls(request: Request, params: ListQuery, db: Database, who: Reader):
-    where, order_by = params.clauses(store.FIELDS)
     with db.connect() as conn:
-        count, rows = fetch_page(conn, store.table, who.org_id, where, order_by, params.skip, params.top)
-    return page(request, params, count, [present(row) for row in rows])
+        return list_page(request, params, conn, store.table, who.org_id, store.FIELDS, present)
 
 
 @router.post(
@@ -58,15 +55,7 @@ async def ingest_calls(request: Request, db: Database, who: Annotated[Principal,
         return billing.ingest_batch(db, request.app.state.decks, who.org_id, batch)
 
     result = await run_in_threadpool(work)
-    return done(
-        received=result.received,
-        stored=len(result.stored_ids),
-        duplicates=len(result.duplicate_call_ids),
-        duplicate_call_ids=result.duplicate_call_ids,
-        unrated=result.unrated,
-        cost=from_units(result.cost_units),
-        ids=[ids.encode(call_id) for call_id in result.stored_ids],
-    )
+    return done(**present_ingested(result))
 
 
 @router.post(

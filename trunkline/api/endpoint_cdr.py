@@ -12,14 +12,13 @@ from fastapi import Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from trunkline import billing, ids
-from trunkline.money import from_units
+from trunkline import billing
 from trunkline.platform.endpoint_auth import EndpointCaller, endpoint_caller
 from trunkline.platform.errors import ApiError
 from trunkline.platform.resources import Database
 from trunkline.platform.responses import done
 from trunkline.platform.routing import resource_router
-from trunkline.schemas.calls import CallIn, IngestResult
+from trunkline.schemas.calls import CallIn, IngestResult, present_ingested
 from trunkline.switches import SwitchCdrError, asterisk, freeswitch
 
 router = resource_router("/endpoint", "endpoint APIs")
@@ -77,12 +76,4 @@ async def push_cdr(request: Request, db: Database, who: Annotated[EndpointCaller
         return billing.ingest_batch(db, request.app.state.decks, who.org_id, read(body, media_type))
 
     result = await run_in_threadpool(work)
-    return done(
-        received=result.received,
-        stored=len(result.stored_ids),
-        duplicates=len(result.duplicate_call_ids),
-        duplicate_call_ids=result.duplicate_call_ids,
-        unrated=result.unrated,
-        cost=from_units(result.cost_units),
-        ids=[ids.encode(call_id) for call_id in result.stored_ids],
-    )
+    return done(**present_ingested(result))

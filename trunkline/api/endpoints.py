@@ -7,14 +7,13 @@ from fastapi import Request
 from trunkline import ids
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import not_found
-from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, fetch_one, object_id
 from trunkline.platform.responses import JSONResponse, current_guid, done, item
 from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Done, page_of
 from trunkline.schemas.endpoints import Endpoint, EndpointCreate, EndpointCredentials, present
 from trunkline.store import endpoints as store
-from trunkline.store.listing import fetch_page
 from trunkline.store.tables import endpoints
 
 router = resource_router("/endpoints", "endpoints")
@@ -30,10 +29,8 @@ def _credentials(endpoint_id: int, login: str, password: str) -> JSONResponse:
 
 @router.get("", response_model=page_of(Endpoint), summary="List endpoints")
 def list_endpoints(request: Request, params: ListQuery, db: Database, who: Reader):
-    where, order_by = params.clauses(store.FIELDS)
     with db.connect() as conn:
-        count, rows = fetch_page(conn, store.endpoints, who.org_id, where, order_by, params.skip, params.top)
-    return page(request, params, count, [present(row) for row in rows])
+        return list_page(request, params, conn, store.endpoints, who.org_id, store.FIELDS, present)
 
 
 @router.post(

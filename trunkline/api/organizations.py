@@ -11,7 +11,7 @@ from fastapi import Request
 from trunkline import ids
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
-from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id
 from trunkline.platform.responses import JSONResponse, current_guid, done, item
 from trunkline.platform.routing import resource_router
@@ -24,7 +24,6 @@ from trunkline.schemas.identity import (
     present_organization,
 )
 from trunkline.store import identity
-from trunkline.store.listing import fetch_page
 from trunkline.store.tables import organizations
 
 router = resource_router("/organizations", "organizations")
@@ -43,10 +42,8 @@ def _operator_only(who: Principal) -> None:
 
 @router.get("", response_model=page_of(Organization), summary="List organizations")
 def list_organizations(request: Request, params: ListQuery, db: Database, who: Reader):
-    where, order_by = params.clauses(identity.ORGANIZATION_FIELDS)
     with db.connect() as conn:
-        count, rows = fetch_page(conn, organizations, _visible(who), where, order_by, params.skip, params.top)
-    return page(request, params, count, [present_organization(row) for row in rows])
+        return list_page(request, params, conn, organizations, _visible(who), identity.ORGANIZATION_FIELDS, present_organization)
 
 
 @router.post(

@@ -8,14 +8,13 @@ from trunkline import ids
 from trunkline.platform import scopes
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
-from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, fetch_one, object_id, utcnow
 from trunkline.platform.responses import JSONResponse, current_guid, done, item
 from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Done, page_of
 from trunkline.schemas.identity import Token, TokenCreate, TokenCreated, present_token
 from trunkline.store import identity, lookup
-from trunkline.store.listing import fetch_page
 from trunkline.store.tables import tokens
 
 router = resource_router("/tokens", "tokens")
@@ -24,10 +23,8 @@ Reader = Annotated[Principal, caller("tokens.read")]
 
 @router.get("", response_model=page_of(Token), summary="List API tokens")
 def list_tokens(request: Request, params: ListQuery, db: Database, who: Reader):
-    where, order_by = params.clauses(identity.TOKEN_FIELDS)
     with db.connect() as conn:
-        count, rows = fetch_page(conn, tokens, who.org_id, where, order_by, params.skip, params.top)
-    return page(request, params, count, [present_token(row) for row in rows])
+        return list_page(request, params, conn, tokens, who.org_id, identity.TOKEN_FIELDS, present_token)
 
 
 @router.post(

@@ -7,14 +7,13 @@ from fastapi import Request
 from trunkline.platform import scopes
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
-from trunkline.platform.pagination import ListQuery, page
+from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id
 from trunkline.platform.responses import created, done, item
 from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Created, Done, page_of
 from trunkline.schemas.identity import User, UserCreate, UserUpdate, present_user
 from trunkline.store import identity, lookup
-from trunkline.store.listing import fetch_page
 from trunkline.store.tables import users
 
 router = resource_router("/users", "users")
@@ -39,10 +38,8 @@ def _target(conn, who: Principal, id: str):
 
 @router.get("", response_model=page_of(User), summary="List console users")
 def list_users(request: Request, params: ListQuery, db: Database, who: Reader):
-    where, order_by = params.clauses(identity.USER_FIELDS)
     with db.connect() as conn:
-        count, rows = fetch_page(conn, users, who.org_id, where, order_by, params.skip, params.top)
-    return page(request, params, count, [present_user(row) for row in rows])
+        return list_page(request, params, conn, users, who.org_id, identity.USER_FIELDS, present_user)
 
 
 @router.post("", response_model=Created, summary="Create a console user")

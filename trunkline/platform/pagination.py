@@ -5,15 +5,17 @@ envelope `{success, guid, count, items, meta}` with a `Link: rel="next"` header.
 """
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Connection, Table
 
 from trunkline.platform import query
 from trunkline.platform.errors import ApiError
 from trunkline.platform.responses import JSONResponse, current_guid
+from trunkline.store.listing import fetch_page
 
 MAX_TOP = 100
 
@@ -94,3 +96,20 @@ def page(request: Request, params: ListParams, count: int, items: list[dict[str,
         "meta": {"skip": params.skip, "top": params.top, "has_more": has_more},
     }
     return JSONResponse(body, headers={"Link": ", ".join(links)} if links else None)
+
+
+def list_page(
+    request: Request,
+    params: ListParams,
+    conn: Connection,
+    table: Table,
+    org_id: int | None,
+    fields: query.Fields,
+    shown: Callable[[Any], dict[str, Any]],
+    *conditions: ColumnElement[bool],
+) -> JSONResponse:
+    """A list endpoint's answer: the organization's `table` rows within `conditions` and the
+    client's filter, ordered and paged as asked, each rendered by `shown`."""
+    where, order_by = params.clauses(fields)
+    count, rows = fetch_page(conn, table, org_id, [*conditions, *where], order_by, params.skip, params.top)
+    return page(request, params, count, [shown(row) for row in rows])

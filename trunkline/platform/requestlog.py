@@ -109,6 +109,7 @@ class RequestLogWriter:
 
 
 _COLUMNS = [column.name for column in request_log.columns]
+assert _COLUMNS[-1] == "created_at", "_write converts the last column as a timestamp"
 
 
 def _write(connection: Connection, rows: list[dict]) -> None:
@@ -119,7 +120,6 @@ def _write(connection: Connection, rows: list[dict]) -> None:
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     statement = f"INSERT INTO request_log ({', '.join(_COLUMNS)}) VALUES ({', '.join([marker] * len(_COLUMNS))})"
     fields = itemgetter(*_COLUMNS[:-1])
-    assert _COLUMNS[-1] == "created_at"
     cursor = connection.connection.driver_connection.cursor()
     cursor.executemany(statement, [(*fields(row), stored(row["created_at"])) for row in rows])
 

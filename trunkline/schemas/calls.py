@@ -139,6 +139,19 @@ class Quote(Output):
     breakdown: dict[str, Any] | None
 
 
+def present_ingested(result) -> dict[str, Any]:
+    """What an ingest (`billing.Ingested`) answers, on POST /api/calls and on the CDR push alike."""
+    return {
+        "received": result.received,
+        "stored": len(result.stored_ids),
+        "duplicates": len(result.duplicate_call_ids),
+        "duplicate_call_ids": result.duplicate_call_ids,
+        "unrated": result.unrated,
+        "cost": from_units(result.cost_units),
+        "ids": [ids.encode(call_id) for call_id in result.stored_ids],
+    }
+
+
 def present(row) -> dict[str, Any]:
     """A stored call as the API shows it."""
     return {
