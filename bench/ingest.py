@@ -1,10 +1,10 @@
-"""CDR ingest throughput on the real server (uvicorn, 1 worker), next to the HTTP floor.
+"""CDR ingest throughput on the real server (uvicorn, 2 workers), next to the HTTP floor.
 
     .venv/bin/python bench/ingest.py [--postgres postgresql://postgres@127.0.0.1:5432/test] [--accounts]
 
 Loads a synthetic wholesale deck (300,000 prefixes by default, bench/_deck.py) for an
 organization with very high rate limits, then POSTs JSON batches of 10,000 CDRs from
-2 concurrent clients and reports CDRs/s rated and stored, checked against the stored
+2 concurrent clients per worker and reports CDRs/s rated and stored, checked against the stored
 count at the end. The same batches POSTed to a bare Starlette route that only reads the
 body give the floor of HTTP on this machine. Target: at least 50,000 CDRs/s.
 SQLite in a temporary directory by default; `--postgres URL` uses a fresh database
@@ -39,7 +39,7 @@ from trunkline import ids
 from trunkline.store import accounts, call_rates, identity
 from trunkline.store.db import make_engine
 from trunkline.store.tables import accounts as account_rows
-from trunkline.store.tables import call_totals, calls, organizations
+from trunkline.store.tables import call_totals_by_account, calls, organizations
 
 BENCH = Path(__file__).resolve().parent
 TARGET = 50_000
@@ -163,7 +163,7 @@ def stored(settings: Settings, org_id: int) -> tuple[int, int]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(select(func.count()).select_from(calls).where(calls.c.org_id == org_id)).scalar_one()
-            totals = conn.execute(select(func.sum(call_totals.c.calls)).where(call_totals.c.org_id == org_id)).scalar()
+            totals = conn.execute(select(func.sum(call_totals_by_account.c.calls)).where(call_totals_by_account.c.org_id == org_id)).scalar()
     finally:
         engine.dispose()
     return rows, totals or 0
@@ -208,42 +208,38 @@ def server_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def post(port: int, path: str, body: bytes, headers: dict[str, str], conn: http.client.HTTPConnection | None = None) -> dict:
-    """One POST; raises unless 200. Reuses `conn` when given (keep-alive)."""
-    own = conn is None
-    conn = conn or http.client.HTTPConnection(HOST, port, timeout=300)
+def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> dict:
+    """One POST on a connection of its own; raises unless 200."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=300)
     try:
         conn.request("POST", path, body=body, headers={"Content-Type": "application/json", **headers})
         response = conn.getresponse()
         answer = response.read()
     finally:
-        if own:
-            conn.close()
+        conn.close()
     if response.status != 200:
         raise RuntimeError(f"POST {path} answered {response.status}: {answer[:500]!r}")
     return json.loads(answer)
 
 
 def run(port: int, path: str, bodies: list[bytes], headers: dict[str, str], clients: int) -> tuple[float, list[dict]]:
-    """POST every body once, `clients` at a time on keep-alive connections: (seconds, answers)."""
+    """POST every body once, `clients` at a time, each on a new connection so that the kernel
+    spreads the batches over the server's workers: (seconds, answers)."""
     queue = iter(enumerate(bodies))
     lock = threading.Lock()
     answers: list[dict | None] = [None] * len(bodies)
     failures: list[BaseException] = []
 
     def client() -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=300)
         try:
             while True:
                 with lock:
                     index, body = next(queue, (None, None))
                 if body is None:
                     return
-                answers[index] = post(port, path, body, headers, conn)
+                answers[index] = post(port, path, body, headers)
         except BaseException as exc:  # reported after the run
             failures.append(exc)
-        finally:
-            conn.close()
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     started = time.perf_counter()
@@ -263,16 +259,19 @@ def main() -> int:
     parser.add_argument("--prefixes", type=int, default=300_000)
     parser.add_argument("--batches", type=int, default=30, help="measured batches")
     parser.add_argument("--batch-size", type=int, default=10_000)
-    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (trunkline serve --workers)")
+    parser.add_argument("--clients", type=int, help="concurrent clients [default: 2 per worker]")
     parser.add_argument("--accounts", action="store_true", help="charge every call to one of 100 accounts")
     args = parser.parse_args()
+    args.clients = args.clients or 2 * args.workers
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup on kill too
     backend = "PostgreSQL" if args.postgres else "SQLite"
 
     started = time.perf_counter()
     prefixes = [str(prefix) for prefix in _deck.make_prefixes(args.prefixes)]
-    bodies = batches(prefixes, args.batches + args.clients, args.batch_size)
-    warmup, measured = bodies[: args.clients], bodies[args.clients :]
+    warmups = 2 * args.clients  # enough for every worker to build its deck cache before the clock starts
+    bodies = batches(prefixes, args.batches + warmups, args.batch_size)
+    warmup, measured = bodies[:warmups], bodies[warmups:]
     cdrs = args.batches * args.batch_size
     print(f"CDRs: {len(bodies)} batches of {args.batch_size:,} ({len(bodies[0]) / 1e6:.1f} MB each) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
@@ -285,10 +284,10 @@ def main() -> int:
         auth = {"Authorization": f"Bearer {token}"}
         env = server_env(settings)
 
-        with server("ingest:bare_app", env, settings.data_dir, app_dir=BENCH) as target:
+        with server("ingest:bare_app", env, settings.data_dir, app_dir=BENCH, workers=args.workers) as target:
             run(target.port, "/sink", warmup, {}, args.clients)
             floor_seconds, _ = run(target.port, "/sink", measured, {}, args.clients)
-        with server("trunkline.app:create_app", env, settings.data_dir) as target:
+        with server("trunkline.app:create_app", env, settings.data_dir, workers=args.workers) as target:
             run(target.port, "/api/calls", warmup, auth, args.clients)  # builds the deck cache
             cpu = cpu_seconds(target.pid)
             seconds, answers = run(target.port, "/api/calls", measured, auth, args.clients)
@@ -296,7 +295,7 @@ def main() -> int:
         rows, totals = stored(settings, org_id)
         taken, cost = charged(settings, org_id)
 
-    expected = (args.batches + args.clients) * args.batch_size
+    expected = (args.batches + warmups) * args.batch_size
     reported = sum(answer["stored"] for answer in answers)
     unrated = sum(answer["unrated"] for answer in answers)
     if rows != expected or totals != expected or reported != cdrs:
@@ -306,7 +305,7 @@ def main() -> int:
         print(f"CHARGES WRONG: {taken:,} units taken from the accounts, the calls cost {cost:,}")
         return 1
     floor, rate = cdrs / floor_seconds, cdrs / seconds
-    print(f"\n{backend}, {args.prefixes:,}-prefix deck, {args.batches} batches of {args.batch_size:,} JSON CDRs, {args.clients} clients, 1 worker")
+    print(f"\n{backend}, {args.prefixes:,}-prefix deck, {args.batches} batches of {args.batch_size:,} JSON CDRs, {args.clients} clients, {args.workers} worker(s)")
     print(f"{'case':<44} {'seconds':>8} {'CDRs/s':>10} {'ratio':>6}")
     print(f"{'bare Starlette route (reads the body)':<44} {floor_seconds:>8.2f} {floor:>10,.0f} {1:>6.2f}")
     print(f"{'POST /api/calls (rated and stored)':<44} {seconds:>8.2f} {rate:>10,.0f} {rate / floor:>6.2f}")

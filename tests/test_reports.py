@@ -1,5 +1,6 @@
-"""`/api/reports/call-data` over HTTP: sums per group from the daily totals, kept right through
-duplicates and re-rating; UTC days, inclusive end; CSV; the SPEC §4 errors; the reports scope."""
+"""`/api/reports/call-data` over HTTP: sums per group from the daily totals (by account and
+prefix, from the calls), kept right through duplicates and re-rating; UTC days, inclusive
+end; CSV; the SPEC §4 errors; the reports scope."""
 
 import csv
 import io
@@ -96,6 +97,14 @@ def test_combined_groupings(calls):
         row(1, 1, 0, 60, 0.1, account_id="acct-a", type="MOBILE", prefix="447"),
         row(1, 1, 1, 30, 0.0, account_id="acct-b", type=None, prefix=None),
         row(1, 0, 0, 0, 0.0, account_id="acct-b", type="INTERNATIONAL", prefix="44"),
+    ]
+    # By account and prefix the report reads the calls: the same UTC days as the totals.
+    assert report(calls, **MAY, group_by="day,account,prefix") == [
+        row(1, 1, 0, 125, 0.0252, day="2024-05-01", account_id="acct-a", prefix="44"),
+        row(1, 1, 0, 60, 0.1, day="2024-05-02", account_id="acct-a", prefix="447"),
+        row(1, 1, 1, 30, 0.0, day="2024-05-02", account_id="acct-b", prefix=None),
+        row(1, 1, 0, 61, 0.0132, day="2024-05-03", account_id="acct-a", prefix="44"),
+        row(1, 0, 0, 0, 0.0, day="2024-05-03", account_id="acct-b", prefix="44"),
     ]
     assert report(calls, **MAY, group_by="prefix,day") == [
         row(1, 1, 1, 30, 0.0, prefix=None, day="2024-05-02"),

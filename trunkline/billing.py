@@ -14,6 +14,7 @@ moves each account's balance once, with one ledger entry per account. Re-rating 
 the balances of those accounts by the change in cost, so a call is paid for exactly once.
 """
 
+import fcntl
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -217,7 +218,6 @@ def write(conn: Connection, planned: Planned) -> Ingested:
     return planned.result
 
 
-_sqlite_writers: dict[str, threading.Lock] = {}
 _INGEST_LOCKS = 0x7C0A11  # the namespace of ingest's PostgreSQL advisory locks (one per org)
 
 
@@ -228,15 +228,17 @@ def _writing(conn: Connection, org_id: int) -> Iterator[None]:
     holder can check that no call_id it plans to store was stored since it looked.
 
     SQLite writes one transaction at a time anyway; a waiting one would sleep in its busy
-    handler in steps of up to 100 ms, so a lock per database (in this process) hands the turn
-    over at once. PostgreSQL: a transaction advisory lock per organization (concurrent batches
-    of one organization would queue on the same daily-totals rows anyway).
+    handler in steps of up to 100 ms, so an exclusive `flock` on a file next to the database
+    hands the turn over at once, between threads and between worker processes alike
+    (`trunkline serve --workers N`). PostgreSQL: a transaction advisory lock per organization
+    (concurrent batches of one organization would queue on the same daily-totals rows anyway).
     """
     if conn.dialect.name == "postgresql":
         _advisory_lock(conn, org_id)
         yield
         return
-    with _sqlite_writers.setdefault(str(conn.engine.url), threading.Lock()):
+    with open(f"{conn.engine.url.database}-ingest.lock", "a") as turn:
+        fcntl.flock(turn, fcntl.LOCK_EX)  # released when the file is closed
         yield
 
 

@@ -170,27 +170,10 @@ calls = Table(
     Index("ix_calls_org_account_start", "org_id", "account_id", "start_at"),
 )
 
-# Daily totals per (account, type, prefix), kept in step with `calls` on every write,
-# so call-data reports read a few thousand rows instead of scanning millions of calls.
-call_totals = Table(
-    "call_totals",
-    metadata,
-    _org_id(),
-    Column("day", Date, nullable=False),
-    Column("account_id", String(64), nullable=False),
-    Column("rate_type", String(16), nullable=False),
-    Column("prefix", String(64), nullable=False),
-    Column("calls", BigInteger, nullable=False),
-    Column("answered", BigInteger, nullable=False),
-    Column("unrated", BigInteger, nullable=False),
-    Column("billsec", BigInteger, nullable=False),
-    Column("cost", Money, nullable=False),
-    PrimaryKeyConstraint("org_id", "day", "account_id", "rate_type", "prefix", name="pk_call_totals"),
-)
 
-
+# Daily totals, kept in step with `calls` on every write, so call-data reports read a few
+# thousand rows instead of scanning millions of calls: one table per pair of dimensions.
 def _rollup(name: str, *key: Column) -> Table:
-    """call_totals summed over a dimension, for reports that do not group by it."""
     sums = [Column(column, BigInteger, nullable=False) for column in ("calls", "answered", "unrated", "billsec", "cost")]
     names = ["org_id", "day", *(column.name for column in key)]
     return Table(name, metadata, _org_id(), Column("day", Date, nullable=False), *key, *sums, PrimaryKeyConstraint(*names, name=f"pk_{name}"))
