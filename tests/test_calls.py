@@ -1,6 +1,8 @@
 """`/api/calls`: ingest in every format, rated on ingest, idempotent, atomic; quote; re-rate."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 
@@ -65,6 +67,21 @@ def test_resent_cdr_is_not_stored_twice(deck):
     assert first["stored"] == 2
     assert again["stored"] == 1 and again["duplicates"] == 2 and again["duplicate_call_ids"] == ["c", "b"]
     assert deck.client.get("/api/calls").json()["count"] == 3
+
+
+def test_concurrent_batches_sharing_call_ids_store_each_once(deck):
+    """Batches that overlap, some in crossed order, at once: every call stored, counted and
+    priced once (PostgreSQL writes them side by side and retries the ones that collide)."""
+    bodies = [[cdr(f"s{(start + step * direction) % 12}") for step in range(6)] for start in range(12) for direction in (1, -1)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda body: deck.client.post("/api/calls", json=body), bodies))
+    assert [answer.status_code for answer in answers] == [200] * len(bodies), [answer.text for answer in answers]
+    assert all(answer.json()["stored"] + answer.json()["duplicates"] == 6 for answer in answers)
+    assert sum(answer.json()["stored"] for answer in answers) == 12
+    assert sum(Decimal(str(answer.json()["cost"])) for answer in answers) == 12 * Decimal("0.0252")
+    assert deck.client.get("/api/calls", params={"top": 100}).json()["count"] == 12
+    day = deck.client.get("/api/reports/call-data", params={"start_date": "2024-05-01", "end_date": "2024-05-01"}).json()["data"]
+    assert [(row["calls"], row["cost"]) for row in day] == [(12, 0.3024)]
 
 
 def test_bad_batch_stores_nothing(deck):

@@ -149,15 +149,16 @@ ATTEMPTS = 3
 
 def ingest_batch(engine: Engine, decks: "DeckCache", org_id: int, cdrs: Sequence[CallIn | Cdr]) -> Ingested:
     """`ingest` in a transaction of its own, as POST /api/calls does: planned (reads, rating,
-    rows made ready) before the organization's write turn, planned again in it if a concurrent
-    batch stored some of the same call_ids meanwhile."""
+    rows made ready) before the organization's write turn, planned again if a concurrent
+    batch stored some of the same call_ids meanwhile (and then written alone, so it cannot
+    collide again)."""
     attempt = 1
     while True:
         try:
             with engine.connect() as conn:
                 deck = decks.get(conn, org_id)
                 planned = plan(conn, org_id, cdrs, deck, utcnow())
-                with _writing(conn, org_id):
+                with _writing(conn, org_id, alone=attempt > 1):
                     if store.existing_call_ids(conn, org_id, planned.new_call_ids):
                         planned = plan(conn, org_id, cdrs, deck, utcnow())
                     write(conn, planned)
@@ -222,19 +223,27 @@ _INGEST_LOCKS = 0x7C0A11  # the namespace of ingest's PostgreSQL advisory locks 
 
 
 @contextmanager
-def _writing(conn: Connection, org_id: int) -> Iterator[None]:
+def _writing(conn: Connection, org_id: int, alone: bool = False) -> Iterator[None]:
     """The organization's write turn: enter after planning, just before the first write; leave
-    after the commit. Inside it no other batch stores calls for the organization, so the
-    holder can check that no call_id it plans to store was stored since it looked.
+    after the commit.
 
     SQLite writes one transaction at a time anyway; a waiting one would sleep in its busy
     handler in steps of up to 100 ms, so an exclusive `flock` on a file next to the database
     hands the turn over at once, between threads and between worker processes alike
-    (`trunkline serve --workers N`). PostgreSQL: a transaction advisory lock per organization
-    (concurrent batches of one organization would queue on the same daily-totals rows anyway).
+    (`trunkline serve --workers N`). Inside it no other batch stores calls, so the holder can
+    check that no call_id it plans to store was stored since it looked.
+
+    PostgreSQL takes batches side by side: the organization's advisory lock, shared, only keeps
+    re-rating (which takes it exclusively) out. A call_id that a concurrent batch stores first
+    fails the unique constraint (or, crossed, a deadlock), and `ingest_batch` plans again and
+    writes `alone`, with the lock exclusively. The totals and the balances are upserted in key
+    order, so batches that share rows queue for them, not deadlock.
     """
     if conn.dialect.name == "postgresql":
-        _advisory_lock(conn, org_id)
+        if alone:
+            _exclusive(conn, org_id)
+        else:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(%s, %s)", _ingest_lock(org_id))
         yield
         return
     with open(f"{conn.engine.url.database}-ingest.lock", "a") as turn:
@@ -242,18 +251,18 @@ def _writing(conn: Connection, org_id: int) -> Iterator[None]:
         yield
 
 
-def _advisory_lock(conn: Connection, org_id: int) -> None:
-    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (_INGEST_LOCKS, org_id % 2**31))
+def _ingest_lock(org_id: int) -> tuple[int, int]:
+    return _INGEST_LOCKS, org_id % 2**31
 
 
 def _exclusive(conn: Connection, org_id: int) -> None:
     """Keep every other writer of the organization's calls out until `conn`'s transaction ends,
     for re-rating: it reads calls and writes back what changed, and two runs reading the same
-    calls would move the totals and the balances twice. PostgreSQL: ingest's advisory lock.
-    SQLite: a write (that changes nothing) takes the database's one write lock now, where
-    the reads that follow see what the last writer committed."""
+    calls would move the totals and the balances twice. PostgreSQL: ingest's advisory lock,
+    exclusively. SQLite: a write (that changes nothing) takes the database's one write lock
+    now, where the reads that follow see what the last writer committed."""
     if conn.dialect.name == "postgresql":
-        _advisory_lock(conn, org_id)
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", _ingest_lock(org_id))
     else:
         conn.execute(update(organizations).where(organizations.c.id == org_id).values(deck_version=organizations.c.deck_version))
 
