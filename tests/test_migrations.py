@@ -1,12 +1,16 @@
-"""The Alembic migrations build exactly the schema the code declares, on every backend."""
+"""The Alembic migrations build exactly the schema the code declares, on every backend, and
+the ones that move data keep it."""
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from tests.conftest import POSTGRES_URL, fresh_postgres_database, require_service
 from trunkline.config import Settings
-from trunkline.store.db import make_engine, migrate
+from trunkline.store.db import MIGRATIONS, make_engine, migrate
 from trunkline.store.tables import metadata
 
 
@@ -22,4 +26,49 @@ def test_migrations_match_tables_and_rerun_cleanly(backend, tmp_path, worker_id)
     migrate(engine)  # a second worker starting later finds nothing to do
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    engine.dispose()
+
+
+def _to(engine, revision: str, down: bool = False) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_0007_keeps_the_rollups_and_downgrade_rebuilds_call_totals(backend, tmp_path, worker_id):
+    """Revision 0007 drops call_totals and (SQLite) rebuilds the rollups without rowids: their rows
+    survive, and going back recomputes call_totals from the calls."""
+    if backend == "postgresql":
+        require_service("PostgreSQL", POSTGRES_URL)
+        url = Settings(database_url=fresh_postgres_database(f"{worker_id}_m0007")).sqlalchemy_url
+    else:
+        url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    engine = make_engine(url)
+    _to(engine, "0006")
+    rollup = "(1, '2024-05-01', 'acct-1', 'LOCAL', 2, 1, 0, 60, 1200)"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organizations (id, name, is_operator, created_at, deck_version) VALUES (1, 'o', false, '2024-01-01 00:00:00+00', 0)"))
+        for number, billsec, cost in ((1, 60, 1200), (2, 0, None)):
+            conn.execute(text(
+                "INSERT INTO calls (id, org_id, call_id, account_id, callee, start_at, duration, billsec, rated, cost, prefix, rate_type, created_at, rated_at) "
+                f"VALUES ({number}, 1, 'c{number}', 'acct-1', '441', '2024-05-01 10:00:00+00', 65, {billsec}, {'true' if cost else 'false'}, "
+                f"{cost or 'NULL'}, '44', 'LOCAL', '2024-05-01 10:00:00+00', '2024-05-01 10:00:00+00')"
+            ))
+        conn.execute(text(f"INSERT INTO call_totals_by_account (org_id, day, account_id, rate_type, calls, answered, unrated, billsec, cost) VALUES {rollup}"))
+    _to(engine, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT org_id, CAST(day AS TEXT), account_id, rate_type, calls, answered, unrated, billsec, cost FROM call_totals_by_account")).all() == [
+            (1, "2024-05-01", "acct-1", "LOCAL", 2, 1, 0, 60, 1200)
+        ]
+        if backend == "sqlite":
+            assert "WITHOUT ROWID" in conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'call_totals_by_account'")).scalar()
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    _to(engine, "0006", down=True)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT org_id, CAST(day AS TEXT), account_id, rate_type, prefix, calls, answered, unrated, billsec, cost FROM call_totals")).all() == [
+            (1, "2024-05-01", "acct-1", "LOCAL", "44", 2, 1, 1, 60, 1200)
+        ]
     engine.dispose()

@@ -1,10 +1,12 @@
 """`/api/reports/call-data` (seed 002): call counts, billed seconds and cost, grouped."""
 
 import csv
+import functools
 import io
 from datetime import date
 from typing import Annotated
 
+import msgspec
 from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
@@ -76,24 +78,29 @@ def call_data(
     groups = _group_by(group_by)
     with db.connect() as conn:
         rows = store.report(conn, who.org_id, start_date, end_date, account_id, groups)
-    columns = [COLUMN_NAMES.get(group, group) for group in groups] + list(store.TOTALS_SUMS)
+    columns = tuple(COLUMN_NAMES.get(group, group) for group in groups) + store.TOTALS_SUMS
     width = len(groups)
-    data = [
-        # Totals keep "" for a call with no account, type or prefix (unrated): shown as null.
-        dict(zip(columns, (*(key or None for key in row[:width]), *row[width:-1], from_units(row[-1]))))
-        for row in rows
-    ]
+    row_type = _row_type(columns)
+    # Totals keep "" for a call with no account, type or prefix (unrated): shown as null.
+    data = [row_type(*(key or None for key in row[:width]), *row[width:-1], from_units(row[-1])) for row in rows]
     if "text/csv" in request.headers.get("accept", ""):
         return StreamingResponse(_csv(columns, data), media_type="text/csv")
     return done(data=data)
 
 
-def _csv(columns: list[str], data: list[dict]):
+@functools.cache
+def _row_type(columns: tuple[str, ...]) -> type[msgspec.Struct]:
+    """A msgspec struct per column set: a report can hold 300,000 rows, and structs are made
+    and rendered about four times faster than dicts."""
+    return msgspec.defstruct("ReportRow", columns)
+
+
+def _csv(columns: tuple[str, ...], data: list[msgspec.Struct]):
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
     for index, row in enumerate(data, start=1):
-        writer.writerow(row)
+        writer.writerow(msgspec.structs.astuple(row))
         if index % 2000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
