@@ -1,6 +1,5 @@
 """Stored calls and their daily totals, kept in step within one transaction."""
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -61,19 +60,24 @@ def _upsert(table, dialect: str) -> str:
         values = f"VALUES ({', '.join('?' * (len(names) + len(TOTALS_SUMS)))})"
     else:
         # One statement for the whole batch, its rows one JSON text (cheap to send, unlike
-        # arrays; jsonb, so each row is parsed once, not once per ->>), in the order sent.
+        # arrays; jsonb, so each row is parsed once, not once per ->>), upserted in key order:
+        # concurrent batches take the rows they share in the same order (no deadlocks).
         casts = ["bigint", "date", *("text" for _ in TOTALS[table]), *("bigint" for _ in TOTALS_SUMS)]
         fields = ", ".join(f"(r->>{index}){'::' + cast if cast != 'text' else ''}" for index, cast in enumerate(casts))
-        values = f"SELECT {fields} FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS sent(r, n) ORDER BY n"
+        values = f"SELECT {fields} FROM jsonb_array_elements(%s::jsonb) AS sent(r) ORDER BY {', '.join(str(n + 1) for n in range(len(names)))}"
     return f"INSERT INTO {table.name} ({columns}) {values} ON CONFLICT ({', '.join(names)}) DO UPDATE SET {update_sums}"
 
 
 _UPSERT = {dialect: {table: _upsert(table, dialect) for table in TOTALS} for dialect in ("sqlite", "postgresql")}
 # Binary COPY needs each column's type; JSON's binary form is its text.
 _COPY_TYPES = {BigInteger: "int8", Integer: "int4", String: "text", Boolean: "bool", UTCDateTime: "timestamptz", JSON: "text"}
+# The call_ids go as one JSON text: a list parameter of 10,000 strings costs more to send.
 _KNOWN = {
     "sqlite": text("SELECT call_id FROM calls WHERE org_id = :org_id AND call_id IN (SELECT value FROM json_each(:call_ids))"),
-    "postgresql": text("SELECT call_id FROM calls WHERE org_id = :org_id AND call_id = ANY(:call_ids)"),
+    "postgresql": text(
+        "SELECT call_id FROM calls WHERE org_id = :org_id "
+        "AND call_id = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(:call_ids AS jsonb))))"
+    ),
 }
 
 
@@ -81,7 +85,7 @@ def existing_call_ids(conn: Connection, org_id: int, call_ids: list[str]) -> set
     """Which of `call_ids` the organization already has, in one statement."""
     if not call_ids:
         return set()
-    wanted = json.dumps(call_ids) if conn.dialect.name == "sqlite" else call_ids
+    wanted = _encode(call_ids).decode()
     return set(conn.execute(_KNOWN[conn.dialect.name], {"org_id": org_id, "call_ids": wanted}).scalars())
 
 
@@ -180,8 +184,7 @@ def _totals_rows(conn: Connection, sums: dict[tuple, list[int]]) -> dict:
     """Upsert parameters per totals table, from sums keyed (org_id, day, account_id, rate_type,
     prefix), day as a date (ISO text on SQLite).
 
-    On PostgreSQL rows go in key order, so concurrent writers lock shared rows in the same
-    order (no deadlocks); SQLite has one writer at a time.
+    On PostgreSQL the statement itself puts the rows in key order; SQLite has one writer at a time.
     """
     rollups: dict = {by_account: {}, by_prefix: {}}
     for (org_id, day, account_id, rate_type, prefix), entry in sums.items():
@@ -194,7 +197,7 @@ def _totals_rows(conn: Connection, sums: dict[tuple, list[int]]) -> dict:
                     total[index] += value
     rows = {target: [(*key, *entry) for key, entry in target_sums.items()] for target, target_sums in rollups.items()}
     if conn.dialect.name == "postgresql":
-        return {target: [_encode(sorted(target_rows)).decode()] for target, target_rows in rows.items()}
+        return {target: [_encode(target_rows).decode()] for target, target_rows in rows.items()}
     return rows
 
 
