@@ -63,7 +63,7 @@ def _engine(settings: Settings):
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address \\[default: 127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port \\[default: 8887]")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (give each a TRUNKLINE_WORKER_ID range in production)")] = 1,
+    workers: Annotated[int, typer.Option(help="Worker processes; one per core lets CDR batches be rated in parallel (give each a TRUNKLINE_WORKER_ID range in production)")] = 1,
 ) -> None:
     """Migrate the schema, create the operator's organization on first start, and serve the API."""
     settings = Settings()
