@@ -256,8 +256,7 @@ def import_calls(
                     stopped_at = batch.last
                 if stopped_at is None:
                     try:
-                        with engine.begin() as conn:
-                            done = billing.ingest(conn, org_id, batch.calls, cache.get(conn, org_id), utcnow())
+                        done = billing.ingest_batch(engine, cache, org_id, batch.calls)
                     except SQLAlchemyError as exc:
                         stopped_at, failure = batch.last, exc
                     else:

@@ -263,7 +263,7 @@ def _report_from_calls(conn: Connection, org_id: int, start_date: date, end_date
     measures = [
         func.count().label("calls"),
         func.count(case((c.billsec > 0, 1))).label("answered"),
-        func.count(case((c.rated == False, 1))).label("unrated"),  # noqa: E712 (SQL, not Python)
+        func.count(case((c.rated.is_(False), 1))).label("unrated"),
         cast(func.sum(c.billsec), BigInteger).label("billsec"),
         cast(func.coalesce(func.sum(c.cost), 0), BigInteger).label("cost"),
     ]
