@@ -14,14 +14,20 @@ from trunkline.store.db import MIGRATIONS, make_engine, migrate
 from trunkline.store.tables import metadata
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_migrations_match_tables_and_rerun_cleanly(backend, tmp_path, worker_id):
+BACKENDS = pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+
+
+def empty_database(backend: str, tmp_path, name: str):
+    """An engine on a new, empty database of `backend`."""
     if backend == "postgresql":
         require_service("PostgreSQL", POSTGRES_URL)
-        url = Settings(database_url=fresh_postgres_database(f"{worker_id}_migrations")).sqlalchemy_url
-    else:
-        url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
-    engine = make_engine(url)
+        return make_engine(Settings(database_url=fresh_postgres_database(name)).sqlalchemy_url)
+    return make_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+
+
+@BACKENDS
+def test_migrations_match_tables_and_rerun_cleanly(backend, tmp_path, worker_id):
+    engine = empty_database(backend, tmp_path, f"{worker_id}_migrations")
     migrate(engine)
     migrate(engine)  # a second worker starting later finds nothing to do
     with engine.connect() as conn:
@@ -37,16 +43,11 @@ def _to(engine, revision: str, down: bool = False) -> None:
         (command.downgrade if down else command.upgrade)(config, revision)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@BACKENDS
 def test_0007_keeps_the_rollups_and_downgrade_rebuilds_call_totals(backend, tmp_path, worker_id):
     """Revision 0007 drops call_totals and (SQLite) rebuilds the rollups without rowids: their rows
     survive, and going back recomputes call_totals from the calls."""
-    if backend == "postgresql":
-        require_service("PostgreSQL", POSTGRES_URL)
-        url = Settings(database_url=fresh_postgres_database(f"{worker_id}_m0007")).sqlalchemy_url
-    else:
-        url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
-    engine = make_engine(url)
+    engine = empty_database(backend, tmp_path, f"{worker_id}_m0007")
     _to(engine, "0006")
     rollup = "(1, '2024-05-01', 'acct-1', 'LOCAL', 2, 1, 0, 60, 1200)"
     with engine.begin() as conn:
