@@ -228,7 +228,7 @@ def _one_batch_at_a_time(engine: Engine) -> Iterator[None]:
     every row it inserts; with another batch being planned in a second thread, the writer would
     wait for the GIL at every row (up to the 5 ms switch interval), and the write turn that every
     worker process queues for would last as long as both batches. With `--workers 2` this took
-    bench/ingest.py from 16,000–18,000 to 22,000–26,000 CDRs/s. PostgreSQL writes are network
+    bench/ingest.py from 16,000–18,000 to 22,000–24,000 CDRs/s. PostgreSQL writes are network
     round trips, not a GIL hand-off per row: no limit there."""
     if engine.dialect.name != "sqlite":
         yield
