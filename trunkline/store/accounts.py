@@ -16,6 +16,7 @@ from trunkline import ids
 from trunkline.money import to_units
 from trunkline.platform.query import Field, Fields
 from trunkline.schemas.accounts import TransactionKind
+from trunkline.store.lookup import among
 from trunkline.store.tables import UTCDateTime
 from trunkline.store.tables import account_transactions as ledger
 from trunkline.store.tables import accounts as table
@@ -104,18 +105,9 @@ def remove(conn: Connection, org_id: int, account_ref: int) -> None:
     conn.execute(delete(table).where(c.id == account_ref, c.org_id == org_id))
 
 
-_REFS = {
-    "sqlite": text("SELECT account_id, id FROM accounts WHERE org_id = :org_id AND account_id IN (SELECT value FROM json_each(:codes))"),
-    "postgresql": text("SELECT account_id, id FROM accounts WHERE org_id = :org_id AND account_id = ANY(:codes)"),
-}
-
-
 def refs(conn: Connection, org_id: int, codes: set[str]) -> dict[str, int]:
     """The organization's accounts among `codes`, as {account_id: row id}, in one statement."""
-    if not codes:
-        return {}
-    wanted = json.dumps(list(codes)) if conn.dialect.name == "sqlite" else list(codes)
-    return dict(conn.execute(_REFS[conn.dialect.name], {"org_id": org_id, "codes": wanted}).all())
+    return dict(among(conn, table, org_id, "account_id", codes, "account_id", "id"))
 
 
 _NOW = bindparam("now", type_=UTCDateTime())

@@ -7,9 +7,10 @@ from datetime import date, datetime, time, timedelta, UTC
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, Integer, String, bindparam, case, cast, func, select, text, update
+from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, Integer, String, bindparam, case, cast, func, select, update
 
 from trunkline.platform.query import Field, Fields
+from trunkline.store.lookup import among
 from trunkline.store.tables import UTCDateTime
 from trunkline.store.tables import call_totals_by_account as by_account
 from trunkline.store.tables import call_totals_by_prefix as by_prefix
@@ -71,22 +72,9 @@ def _upsert(table, dialect: str) -> str:
 _UPSERT = {dialect: {table: _upsert(table, dialect) for table in TOTALS} for dialect in ("sqlite", "postgresql")}
 # Binary COPY needs each column's type; JSON's binary form is its text.
 _COPY_TYPES = {BigInteger: "int8", Integer: "int4", String: "text", Boolean: "bool", UTCDateTime: "timestamptz", JSON: "text"}
-# The call_ids go as one JSON text: a list parameter of 10,000 strings costs more to send.
-_KNOWN = {
-    "sqlite": text("SELECT call_id FROM calls WHERE org_id = :org_id AND call_id IN (SELECT value FROM json_each(:call_ids))"),
-    "postgresql": text(
-        "SELECT call_id FROM calls WHERE org_id = :org_id "
-        "AND call_id = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(:call_ids AS jsonb))))"
-    ),
-}
-
-
 def existing_call_ids(conn: Connection, org_id: int, call_ids: list[str]) -> set[str]:
     """Which of `call_ids` the organization already has, in one statement."""
-    if not call_ids:
-        return set()
-    wanted = _encode(call_ids).decode()
-    return set(conn.execute(_KNOWN[conn.dialect.name], {"org_id": org_id, "call_ids": wanted}).scalars())
+    return {row.call_id for row in among(conn, table, org_id, "call_id", call_ids, "call_id")}
 
 
 @dataclass(frozen=True, slots=True)
