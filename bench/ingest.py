@@ -36,6 +36,7 @@ from api import HOST, cpu_seconds, server
 from trunkline.app import prepare
 from trunkline.config import Settings
 from trunkline import ids
+from trunkline.money import from_units
 from trunkline.store import accounts, call_rates, identity
 from trunkline.store.db import make_engine
 from trunkline.store.tables import accounts as account_rows
@@ -154,7 +155,7 @@ def charged(settings: Settings, org_id: int) -> tuple[int, int]:
             cost = conn.execute(select(func.sum(calls.c.cost)).where(calls.c.org_id == org_id)).scalar() or 0
     finally:
         engine.dispose()
-    return taken, cost
+    return int(taken), int(cost)  # PostgreSQL sums bigints as numeric
 
 
 def stored(settings: Settings, org_id: int) -> tuple[int, int]:
@@ -311,7 +312,7 @@ def main() -> int:
     print(f"{'POST /api/calls (rated and stored)':<44} {seconds:>8.2f} {rate:>10,.0f} {rate / floor:>6.2f}")
     print(f"verified: {rows:,} calls stored (and in daily totals), {unrated:,} of the measured ones unrated")
     if args.accounts:
-        print(f"verified: {ACCOUNTS} accounts charged {cost / 1e5:,.5f} in all, the calls' cost to the unit")
+        print(f"verified: {ACCOUNTS} accounts charged {from_units(cost):,} in all, the calls' cost to the unit")
     where = " (not counting PostgreSQL's own processes)" if args.postgres else ""
     print(f"server process CPU: {cpu / cdrs * 1e6:.1f} µs per CDR{where}; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     verdict = "meets" if rate >= TARGET else "MISSES"
