@@ -255,7 +255,9 @@ def _writing(conn: Connection, org_id: int, alone: bool = False) -> Iterator[Non
     re-rating (which takes it exclusively) out. A call_id that a concurrent batch stores first
     fails the unique constraint (or, crossed, a deadlock), and `ingest_batch` plans again and
     writes `alone`, with the lock exclusively. The totals and the balances are upserted in key
-    order, so batches that share rows queue for them, not deadlock.
+    order, so batches that share rows queue for them, not deadlock, and last (the per-account
+    totals, then the balances), so those rows every batch of a day shares are held only
+    briefly before the commit.
     """
     if conn.dialect.name == "postgresql":
         if alone:
@@ -288,7 +290,7 @@ def _exclusive(conn: Connection, org_id: int) -> None:
 def call_columns(
     org_id: int, cdrs: Sequence[CallIn | Cdr], deck: PricedDeck, now: datetime, refs: dict[str, int] | None = None
 ) -> dict[str, list]:
-    """The `calls` columns for new CDRs, priced as a batch (see `store.insert_calls`); `refs`
+    """The `calls` columns for new CDRs, priced as a batch (see `store.prepare_calls`); `refs`
     maps account codes to the accounts the calls are charged to."""
     size = len(cdrs)
     billsec = [cdr.billsec for cdr in cdrs]

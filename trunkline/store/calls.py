@@ -1,12 +1,12 @@
 """Stored calls and their daily totals, kept in step within one transaction."""
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, UTC
 from typing import Any
 
 import msgspec
+import numpy as np
 from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, Integer, String, bindparam, case, cast, func, select, update
 
 from trunkline.platform.query import Field, Fields
@@ -49,7 +49,10 @@ TIME_COLUMNS = ("start_at", "answer_at", "end_at", "created_at", "rated_at")
 TOTALS_SUMS = ("calls", "answered", "unrated", "billsec", "cost")
 # Every daily totals table, keyed by org_id, day and these. Reports by prefix and account read
 # `calls` (one account's calls through its index), so no third table slows every ingest.
-TOTALS = {by_account: ("account_id", "rate_type"), by_prefix: ("rate_type", "prefix")}
+# Written in this order: nearly every batch of a day shares the per-account rows, and on
+# PostgreSQL a batch holds the rows it wrote until it commits, so those go last (see
+# `billing._writing`); first, concurrent batches queued behind each other's by-prefix upsert.
+TOTALS = {by_prefix: ("rate_type", "prefix"), by_account: ("account_id", "rate_type")}
 
 
 def _upsert(table, dialect: str) -> str:
@@ -85,12 +88,6 @@ class PreparedCalls:
     totals: dict
 
 
-def insert_calls(conn: Connection, columns: dict[str, list]) -> None:
-    """Bulk insert calls given as column lists and fold them into the daily totals."""
-    if columns["id"]:
-        write_calls(conn, prepare_calls(conn, columns))
-
-
 def prepare_calls(conn: Connection, columns: dict[str, list]) -> PreparedCalls:
     """Calls given as column lists (every name in COLUMNS; aware or UTC datetimes, `breakdown`
     as JSON text), converted for the driver, and their sums per daily-totals row.
@@ -102,22 +99,8 @@ def prepare_calls(conn: Connection, columns: dict[str, list]) -> PreparedCalls:
     else:
         values = {**columns, **{name: _sqlite_times(columns[name]) for name in TIME_COLUMNS}}
         days = [moment[:10] for moment in values["start_at"]]
-    keys = zip(columns["org_id"], days, columns["account_id"], columns["rate_type"], columns["prefix"])
-    sums: dict[tuple, list[int]] = {}
-    for (org_id, day, account_id, rate_type, prefix), billsec, cost in zip(keys, columns["billsec"], columns["cost"]):
-        key = (org_id, day, account_id or "", rate_type or "", prefix or "")
-        entry = sums.get(key)
-        if entry is None:
-            entry = sums[key] = [0, 0, 0, 0, 0]
-        entry[0] += 1
-        if billsec:
-            entry[1] += 1
-            entry[3] += billsec
-        if cost is None:
-            entry[2] += 1
-        else:
-            entry[4] += cost
-    return PreparedCalls(list(zip(*(values[name] for name in COLUMNS))), _totals_rows(conn, sums))
+    totals = _totals_rows(conn, days, columns, columns["cost"], 1)
+    return PreparedCalls(list(zip(*(values[name] for name in COLUMNS))), totals)
 
 
 def write_calls(conn: Connection, prepared: PreparedCalls) -> None:
@@ -150,43 +133,54 @@ def _sqlite_times(values: list[datetime | None]) -> list[str | None]:
     ]
 
 
-def add_totals(conn: Connection, rows: Iterable[dict[str, Any]], sign: int) -> None:
+def add_totals(conn: Connection, rows: list[dict[str, Any]], sign: int) -> None:
     """Add (sign=1) or take away (sign=-1) calls, given as rows, from their days' totals."""
-    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for row in rows:
-        key = (row["org_id"], _utc(row["start_at"]).date(), row["account_id"] or "", row["rate_type"] or "", row["prefix"] or "")
-        entry = sums[key]
-        entry[0] += sign
-        entry[1] += sign if row["billsec"] > 0 else 0
-        entry[2] += sign if not row["rated"] else 0
-        entry[3] += sign * row["billsec"]
-        entry[4] += sign * (row["cost"] or 0)
-    if not sums:
+    if not rows:
         return
+    columns = {name: [row[name] for row in rows] for name in ("org_id", "account_id", "rate_type", "prefix", "billsec")}
+    days = [_utc(row["start_at"]).date() for row in rows]
     if conn.dialect.name == "sqlite":
-        sums = {(org_id, day.isoformat(), *rest): entry for (org_id, day, *rest), entry in sums.items()}
-    _upsert_totals(conn, _totals_rows(conn, sums))
+        days = [day.isoformat() for day in days]
+    _upsert_totals(conn, _totals_rows(conn, days, columns, [row["cost"] if row["rated"] else None for row in rows], sign))
 
 
-def _totals_rows(conn: Connection, sums: dict[tuple, list[int]]) -> dict:
-    """Upsert parameters per totals table, from sums keyed (org_id, day, account_id, rate_type,
-    prefix), day as a date (ISO text on SQLite).
+def _totals_rows(conn: Connection, days: list, columns: dict[str, list], costs: list[int | None], sign: int) -> dict:
+    """Upsert parameters per totals table: the calls' sums (TOTALS_SUMS, times `sign`; a None
+    cost is an unrated call) per (org_id, day, *key), day a date (ISO text on SQLite), a
+    missing key "".
 
+    Grouped by numbering each key once in a dict, then summed per number by numpy, exactly in
+    int64: a Python loop over the calls cost more than the rest of a batch's preparation.
     On PostgreSQL the statement itself puts the rows in key order; SQLite has one writer at a time.
     """
-    rollups: dict = {by_account: {}, by_prefix: {}}
-    for (org_id, day, account_id, rate_type, prefix), entry in sums.items():
-        for rollup, key in ((by_account, (org_id, day, account_id, rate_type)), (by_prefix, (org_id, day, rate_type, prefix))):
-            total = rollups[rollup].get(key)
-            if total is None:
-                rollups[rollup][key] = list(entry)
-            else:
-                for index, value in enumerate(entry):
-                    total[index] += value
-    rows = {target: [(*key, *entry) for key, entry in target_sums.items()] for target, target_sums in rollups.items()}
+    keyed = {name: [value or "" for value in columns[name]] for name in ("account_id", "rate_type", "prefix")}
+    seconds = np.array(columns["billsec"], dtype=np.int64)
+    unrated = np.array([cost is None for cost in costs], dtype=bool)
+    money = np.array([cost or 0 for cost in costs], dtype=np.int64)
+    rows = {}
+    for target, names in TOTALS.items():
+        numbers: dict[tuple, int] = {}
+        keys = zip(columns["org_id"], days, *(keyed[name] for name in names))
+        codes = np.fromiter((numbers.setdefault(key, len(numbers)) for key in keys), dtype=np.intp, count=len(days))
+        size = len(numbers)
+        sums = [
+            np.bincount(codes, minlength=size),
+            np.bincount(codes[seconds > 0], minlength=size),
+            np.bincount(codes[unrated], minlength=size),
+            _sum_by(codes, seconds, size),
+            _sum_by(codes, money, size),
+        ]
+        rows[target] = [(*key, *values) for key, values in zip(numbers, zip(*((column * sign).tolist() for column in sums)))]
     if conn.dialect.name == "postgresql":
         return {target: [_encode(target_rows).decode()] for target, target_rows in rows.items()}
     return rows
+
+
+def _sum_by(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Exact int64 sums of `values` per code (bincount's weights would go through float64)."""
+    sums = np.zeros(size, dtype=np.int64)
+    np.add.at(sums, codes, values)
+    return sums
 
 
 def _upsert_totals(conn: Connection, rows: dict) -> None:
