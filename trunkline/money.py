@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 
 PLACES = 5
 SCALE = 10**PLACES
-QUANTUM = Decimal(1).scaleb(-PLACES)
 
 
 class MoneyError(ValueError):
@@ -31,5 +30,6 @@ def to_units(value: Decimal | int | str) -> int:
 
 
 def from_units(units: int) -> Decimal:
-    """Units back to a Decimal with exactly five places (e.g. 1200 -> 0.01200)."""
-    return Decimal(units).scaleb(-PLACES).quantize(QUANTUM)
+    """Units back to a Decimal with exactly five places (e.g. 1200 -> 0.01200): an integer's
+    exponent is 0, so scaling it gives -5, exactly, for any int64 (a report renders 300,000)."""
+    return Decimal(units).scaleb(-PLACES)

@@ -79,10 +79,8 @@ def call_data(
     with db.connect() as conn:
         rows = store.report(conn, who.org_id, start_date, end_date, account_id, groups)
     columns = tuple(COLUMN_NAMES.get(group, group) for group in groups) + store.TOTALS_SUMS
-    width = len(groups)
     row_type = _row_type(columns)
-    # Totals keep "" for a call with no account, type or prefix (unrated): shown as null.
-    data = [row_type(*(key or None for key in row[:width]), *row[width:-1], from_units(row[-1])) for row in rows]
+    data = [row_type(*row[:-1], from_units(row[-1])) for row in rows]
     if "text/csv" in request.headers.get("accept", ""):
         return StreamingResponse(_csv(columns, data), media_type="text/csv")
     return done(data=data)
