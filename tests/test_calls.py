@@ -7,6 +7,10 @@ from decimal import Decimal
 import pytest
 
 from tests.helpers import assert_error, rate
+from trunkline import billing, ids
+from trunkline.platform.resources import utcnow
+from trunkline.schemas.calls import CallIn
+from trunkline.store.db import make_engine
 
 
 def cdr(call_id: str, callee: str = "+44 20 7946 0000", billsec: int = 125, **fields) -> dict:
@@ -82,6 +86,32 @@ def test_concurrent_batches_sharing_call_ids_store_each_once(deck):
     assert deck.client.get("/api/calls", params={"top": 100}).json()["count"] == 12
     day = deck.client.get("/api/reports/call-data", params={"start_date": "2024-05-01", "end_date": "2024-05-01"}).json()["data"]
     assert [(row["calls"], row["cost"]) for row in day] == [(12, 0.3024)]
+
+
+def test_call_stored_by_another_writer_between_planning_and_writing_is_a_duplicate(deck, monkeypatch):
+    """Another writer (another worker process, `trunkline calls import`) stores one of a batch's
+    call_ids after the batch looked for them: its write fails on the unique constraint, keeps
+    nothing, and the batch is planned again alone, storing the rest once."""
+    engine = make_engine(deck.server.settings.sqlalchemy_url)
+    org_id = ids.decode(deck.id)
+    planned = billing.plan
+    raced = []
+
+    def plan_then_race(conn, *args):
+        result = planned(conn, *args)
+        if not raced:
+            raced.append(True)
+            with engine.begin() as other:
+                billing.ingest(other, org_id, [CallIn(**cdr("r2"))], billing.DeckCache().get(other, org_id), utcnow())
+        return result
+
+    monkeypatch.setattr(billing, "plan", plan_then_race)
+    answer = deck.client.post("/api/calls", json=[cdr(f"r{number}") for number in range(4)]).json()
+    engine.dispose()
+    assert (answer["stored"], answer["duplicate_call_ids"]) == (3, ["r2"])
+    assert deck.client.get("/api/calls", params={"top": 100}).json()["count"] == 4
+    day = deck.client.get("/api/reports/call-data", params={"start_date": "2024-05-01", "end_date": "2024-05-01"}).json()["data"]
+    assert [(row["calls"], row["cost"]) for row in day] == [(4, 0.1008)]
 
 
 def test_bad_batch_stores_nothing(deck):
