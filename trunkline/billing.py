@@ -16,6 +16,7 @@ the balances of those accounts by the change in cost, so a call is paid for exac
 """
 
 import fcntl
+import operator
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -101,8 +102,7 @@ def snapshot(rate: Rate) -> dict[str, Any]:
     return {name: getattr(rate, name) for name in RATE_FIELDS}
 
 
-def terms(rate: Rate) -> list[int]:
-    return [getattr(rate, name) for name in TERMS]
+terms = operator.attrgetter(*TERMS)  # a rate's terms as a tuple, in TERMS order
 
 
 def breakdown(row) -> dict[str, Any] | None:
@@ -119,7 +119,7 @@ def rating_columns(deck: Deck, callee: str, billsec: int, now: datetime) -> dict
                 "prefix": None, "rate_type": None, "breakdown": None, "rated_at": now}
     rate = result.rate
     return {"rated": True, "unrated_reason": None, "cost": result.cost_units, "rate_id": rate.id,
-            "prefix": rate.prefix, "rate_type": rate.type, "breakdown": terms(rate), "rated_at": now}
+            "prefix": rate.prefix, "rate_type": rate.type, "breakdown": list(terms(rate)), "rated_at": now}
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, UTC
+from itertools import count
 from typing import Any
 
 import msgspec
@@ -149,9 +150,10 @@ def _totals_rows(conn: Connection, days: list, columns: dict[str, list], costs: 
     cost is an unrated call) per (org_id, day, *key), day a date (ISO text on SQLite), a
     missing key "".
 
-    Grouped by numbering each key once in a dict, then summed per number by numpy, exactly in
-    int64: a Python loop over the calls cost more than the rest of a batch's preparation.
-    On PostgreSQL the statement itself puts the rows in key order; SQLite has one writer at a time.
+    Grouped by numbering each key in a dict (the number of its first call), then summed per
+    number by numpy, exactly in int64: a Python loop over the calls cost more than the rest of a
+    batch's preparation. On PostgreSQL the statement itself puts the rows in key order; SQLite
+    has one writer at a time.
     """
     keyed = {name: [value or "" for value in columns[name]] for name in ("account_id", "rate_type", "prefix")}
     seconds = np.array(columns["billsec"], dtype=np.int64)
@@ -161,8 +163,8 @@ def _totals_rows(conn: Connection, days: list, columns: dict[str, list], costs: 
     for target, names in TOTALS.items():
         numbers: dict[tuple, int] = {}
         keys = zip(columns["org_id"], days, *(keyed[name] for name in names))
-        codes = np.fromiter((numbers.setdefault(key, len(numbers)) for key in keys), dtype=np.intp, count=len(days))
-        size = len(numbers)
+        codes = np.fromiter(map(numbers.setdefault, keys, count()), dtype=np.intp, count=len(days))
+        size = len(days)
         sums = [
             np.bincount(codes, minlength=size),
             np.bincount(codes[seconds > 0], minlength=size),
@@ -170,7 +172,8 @@ def _totals_rows(conn: Connection, days: list, columns: dict[str, list], costs: 
             _sum_by(codes, seconds, size),
             _sum_by(codes, money, size),
         ]
-        rows[target] = [(*key, *values) for key, values in zip(numbers, zip(*((column * sign).tolist() for column in sums)))]
+        used = np.fromiter(numbers.values(), dtype=np.intp, count=len(numbers))
+        rows[target] = [(*key, *values) for key, values in zip(numbers, zip(*((column[used] * sign).tolist() for column in sums)))]
     if conn.dialect.name == "postgresql":
         return {target: [_encode(target_rows).decode()] for target, target_rows in rows.items()}
     return rows
