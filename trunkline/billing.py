@@ -19,7 +19,7 @@ import fcntl
 import operator
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -155,35 +155,38 @@ def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: De
 CONFLICTS = (IntegrityError, DeadlockDetected, psycopg.IntegrityError, sqlite3.IntegrityError)
 
 
-def ingest_batch(engine: Engine, decks: "DeckCache", org_id: int, cdrs: Sequence[CallIn | Cdr]) -> Ingested:
-    """`ingest` in a transaction of its own, as POST /api/calls does: planned (reads, rating,
-    rows made ready) before the organization's write turn, and written in it. When a concurrent
-    batch stored some of the same call_ids meanwhile, the write fails on the unique constraint
-    and nothing is kept; the batch is then planned again inside the turn, taken alone, where
-    nothing else can store a call, so the second attempt cannot collide. (Looking again at the
-    call_ids inside every turn instead cost 10,000 index probes per batch in the turn that
-    SQLite's writers queue for.)"""
-    alone = False
-    while True:
-        try:
-            with _one_batch_at_a_time(engine), engine.connect() as conn:
-                deck = decks.get(conn, org_id)
-                if not alone:
-                    planned = plan(conn, org_id, cdrs, deck, utcnow())
-                with _writing(conn, org_id, alone):
-                    if alone:
+def ingest_batch(engine: Engine, decks: "DeckCache", org_id: int, read: Callable[[], Sequence[CallIn | Cdr]]) -> Ingested:
+    """`ingest` of the batch `read` returns (its parser: see `_one_batch_at_a_time`), in a
+    transaction of its own, as POST /api/calls does: planned (reads, rating, rows made ready)
+    before the organization's write turn, and written in it. When a concurrent batch stored some
+    of the same call_ids meanwhile, the write fails on the unique constraint and nothing is
+    kept; the batch is then planned again inside the turn, taken alone, where nothing else can
+    store a call, so the second attempt cannot collide. (Looking again at the call_ids inside
+    every turn instead cost 10,000 index probes per batch in the turn that SQLite's writers
+    queue for.)"""
+    with _one_batch_at_a_time(engine):
+        cdrs = read()
+        alone = False
+        while True:
+            try:
+                with engine.connect() as conn:
+                    deck = decks.get(conn, org_id)
+                    if not alone:
                         planned = plan(conn, org_id, cdrs, deck, utcnow())
-                    try:
-                        write(conn, planned)
-                    except CONFLICTS:
-                        conn.rollback()  # before the turn passes on: SQLite holds its write lock until then
-                        raise
-                    conn.commit()
-                return planned.result
-        except CONFLICTS:
-            if alone:
-                raise
-            alone = True
+                    with _writing(conn, org_id, alone):
+                        if alone:
+                            planned = plan(conn, org_id, cdrs, deck, utcnow())
+                        try:
+                            write(conn, planned)
+                        except CONFLICTS:
+                            conn.rollback()  # before the turn passes on: SQLite holds its write lock until then
+                            raise
+                        conn.commit()
+                    return planned.result
+            except CONFLICTS:
+                if alone:
+                    raise
+                alone = True
 
 
 def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck, now: datetime) -> Planned:
@@ -240,12 +243,13 @@ _sqlite_batches: dict[str, threading.Lock] = {}
 
 @contextmanager
 def _one_batch_at_a_time(engine: Engine) -> Iterator[None]:
-    """On SQLite a process plans and writes one batch at a time. sqlite3 gives up the GIL for
-    every row it inserts; with another batch being planned in a second thread, the writer would
-    wait for the GIL at every row (up to the 5 ms switch interval), and the write turn that every
-    worker process queues for would last as long as both batches. With `--workers 2` this took
-    bench/ingest.py from 16,000–18,000 to 22,000–24,000 CDRs/s. PostgreSQL writes are network
-    round trips, not a GIL hand-off per row: no limit there."""
+    """On SQLite a process parses, plans and writes one batch at a time. sqlite3 gives up the
+    GIL for every row it inserts; with another batch being parsed or planned in a second thread,
+    the writer would wait for the GIL at every row (up to the 5 ms switch interval), and the
+    write turn that every worker process queues for would last as long as both. With
+    `--workers 2`, planning under this lock took bench/ingest.py from 16,000–18,000 to
+    22,000–24,000 CDRs/s, and parsing under it too from 60,400–65,700 to 70,000–73,300.
+    PostgreSQL writes are network round trips, not a GIL hand-off per row: no limit there."""
     if engine.dialect.name != "sqlite":
         yield
         return

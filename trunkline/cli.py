@@ -256,7 +256,7 @@ def import_calls(
                     stopped_at = batch.last
                 if stopped_at is None:
                     try:
-                        done = billing.ingest_batch(engine, cache, org_id, batch.calls)
+                        done = billing.ingest_batch(engine, cache, org_id, lambda: batch.calls)
                     except SQLAlchemyError as exc:
                         stopped_at, failure = batch.last, exc
                     else:

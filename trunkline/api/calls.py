@@ -50,11 +50,10 @@ async def ingest_calls(request: Request, db: Database, who: Annotated[Principal,
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     body = await request.body()
 
-    def work():
-        batch, _ = cdrs.parse(body, media_type)
-        return billing.ingest_batch(db, request.app.state.decks, who.org_id, batch)
+    def read():
+        return cdrs.parse(body, media_type)[0]
 
-    result = await run_in_threadpool(work)
+    result = await run_in_threadpool(billing.ingest_batch, db, request.app.state.decks, who.org_id, read)
     return done(**present_ingested(result))
 
 

@@ -72,8 +72,5 @@ async def push_cdr(request: Request, db: Database, who: Annotated[EndpointCaller
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
 
-    def work():
-        return billing.ingest_batch(db, request.app.state.decks, who.org_id, read(body, media_type))
-
-    result = await run_in_threadpool(work)
+    result = await run_in_threadpool(billing.ingest_batch, db, request.app.state.decks, who.org_id, lambda: read(body, media_type))
     return done(**present_ingested(result))
