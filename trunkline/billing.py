@@ -133,11 +133,10 @@ class Ingested:
 
 @dataclass
 class Planned:
-    """A batch rated and ready to write: the outcome, the call_ids it would store, the
-    prepared rows (None: nothing new) and what to charge to which account (see `charges`)."""
+    """A batch rated and ready to write: the outcome, the prepared rows (None: nothing new) and
+    what to charge to which account (see `charges`)."""
 
     result: Ingested
-    new_call_ids: list[str]
     calls: store.PreparedCalls | None
     org_id: int = 0
     now: datetime | None = None
@@ -206,13 +205,13 @@ def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck
     result.duplicate_call_ids += [call_id for call_id in fresh if call_id in known]
     new = [cdr for call_id, cdr in fresh.items() if call_id not in known]
     if not new:
-        return Planned(result, [], None)
+        return Planned(result, None)
     refs = accounts.refs(conn, org_id, {cdr.account_id for cdr in new} - {None})
     columns = call_columns(org_id, new, deck if isinstance(deck, PricedDeck) else PricedDeck(deck.rates), now, refs)
     result.stored_ids = columns["id"]
     result.unrated = columns["rated"].count(False)
     result.cost_units = sum(filter(None, columns["cost"]))
-    return Planned(result, columns["call_id"], store.prepare_calls(conn, columns), org_id, now, charges(columns) if refs else {})
+    return Planned(result, store.prepare_calls(conn, columns), org_id, now, charges(columns) if refs else {})
 
 
 def charges(columns: dict[str, list]) -> dict[int, list]:
@@ -231,7 +230,8 @@ def charges(columns: dict[str, list]) -> dict[int, list]:
 
 
 def write(conn: Connection, planned: Planned) -> Ingested:
-    """Store a planned batch in the caller's transaction (where `existing_call_ids` was read)."""
+    """Store a planned batch in the caller's transaction; a call_id stored since `plan` looked
+    fails the unique constraint (`CONFLICTS`)."""
     if planned.calls is not None:
         store.write_calls(conn, planned.calls)
         accounts.apply(conn, planned.org_id, TransactionKind.calls, planned.charges, planned.now)
