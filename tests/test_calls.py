@@ -46,6 +46,7 @@ def test_single_cdr_is_rated_with_breakdown(deck):
     assert call["status"] == "rated" and call["cost"] == 0.0252 and call["prefix"] == "44"
     breakdown = call["breakdown"]
     assert breakdown["first_interval_seconds"] == 60 and breakdown["rest_intervals"] == 11 and breakdown["cost"] == 0.0252
+    assert breakdown["rate_id"] == call["rate_id"] and deck.client.get(f"/api/call_rates/{call['rate_id']}").json()["prefix"] == "44"
 
 
 @pytest.mark.parametrize(("billsec", "cost"), [(0, 0), (7, 0.012), (60, 0.012), (61, 0.0132), (125, 0.0252)])
@@ -142,6 +143,7 @@ def test_quote(deck):
     body = deck.client.get("/api/call_rates/quote", params={"number": "+44 20 7946 0000", "duration": 125}).json()
     assert body["status"] == "rated" and body["cost"] == 0.0252 and body["rate"]["prefix"] == "44"
     assert body["breakdown"]["rest_intervals"] == 11 and body["normalized"] == "442079460000"
+    assert body["breakdown"]["rate_id"] == body["rate"]["id"]
     body = deck.client.get("/api/call_rates/quote", params={"number": "999", "duration": 5}).json()
     assert body["status"] == "unrated" and body["cost"] is None
 

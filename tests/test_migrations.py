@@ -99,7 +99,7 @@ def test_0008_keeps_each_calls_rate_terms_and_downgrade_restores_the_objects(bac
     with engine.connect() as conn:
         rows = conn.execute(select(calls).order_by(calls.c.id)).all()
     assert rows[0].breakdown == [0, 5, 60, 6, 100, 0, 1200, 1000] and rows[1].breakdown is None
-    assert billing.breakdown(rows[0]) == price(Rate(**rate), 125).as_dict()
+    assert billing.breakdown(rows[0]) == billing.shown_breakdown(price(Rate(**rate), 125))
     _to(engine, "0007", down=True)
     with engine.connect() as conn:
         assert conn.execute(select(calls.c.breakdown).order_by(calls.c.id)).scalars().all() == [rate, None]

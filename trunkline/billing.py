@@ -36,7 +36,7 @@ from trunkline import ids
 from trunkline.cdrs import Cdr
 from trunkline.money import from_units
 from trunkline.platform.resources import utcnow
-from trunkline.rating import INVALID_NUMBER, NO_MATCHING_PREFIX, REASONS, BulkRater, Deck, Rate, Unrated, max_seconds, normalize_number, price, rate_call
+from trunkline.rating import INVALID_NUMBER, NO_MATCHING_PREFIX, REASONS, Breakdown, BulkRater, Deck, Rate, Unrated, max_seconds, normalize_number, price, rate_call
 from trunkline.schemas.accounts import TransactionKind
 from trunkline.schemas.calls import CallIn
 from trunkline.store import accounts
@@ -109,7 +109,12 @@ def breakdown(row) -> dict[str, Any] | None:
     """The full itemised cost of a stored call, recomputed exactly from the rate it kept."""
     if not row.rated or not row.breakdown:
         return None
-    return price(Rate(row.rate_id, row.prefix, row.rate_type, *row.breakdown), row.billsec).as_dict()
+    return shown_breakdown(price(Rate(row.rate_id, row.prefix, row.rate_type, *row.breakdown), row.billsec))
+
+
+def shown_breakdown(itemised: Breakdown) -> dict[str, Any]:
+    """A breakdown as the API shows it: the rate's API id, money as Decimal."""
+    return {**itemised.as_dict(), "rate_id": ids.encode(itemised.rate_id)}
 
 
 def rating_columns(deck: Deck, callee: str, billsec: int, now: datetime) -> dict[str, Any]:
@@ -394,7 +399,7 @@ def quote(deck: Deck, number: str, billsec: int) -> dict[str, Any]:
         return {**base, "status": "unrated", "unrated_reason": result.reason, "cost": None, "rate": None, "breakdown": None}
     return {
         **base, "status": "rated", "unrated_reason": None, "cost": from_units(result.cost_units),
-        "rate": shown(result.rate), "breakdown": result.breakdown.as_dict(),
+        "rate": shown(result.rate), "breakdown": shown_breakdown(result.breakdown),
     }
 
 
