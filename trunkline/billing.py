@@ -98,10 +98,6 @@ class DeckCache:
         return deck
 
 
-def snapshot(rate: Rate) -> dict[str, Any]:
-    return {name: getattr(rate, name) for name in RATE_FIELDS}
-
-
 terms = operator.attrgetter(*TERMS)  # a rate's terms as a tuple, in TERMS order
 
 
@@ -273,8 +269,9 @@ def _writing(conn: Connection, org_id: int, alone: bool = False) -> Iterator[Non
     SQLite writes one transaction at a time anyway; a waiting one would sleep in its busy
     handler in steps of up to 100 ms, so an exclusive `flock` on a file next to the database
     hands the turn over at once, between threads and between worker processes alike
-    (`trunkline serve --workers N`). Inside it no other batch stores calls, so the holder can
-    check that no call_id it plans to store was stored since it looked.
+    (`trunkline serve --workers N`). A call_id another worker stored since the batch looked
+    fails the unique constraint, and `ingest_batch` plans again inside the turn, `alone` (the
+    flock is exclusive anyway).
 
     PostgreSQL takes batches side by side: the organization's advisory lock, shared, only keeps
     re-rating (which takes it exclusively) out. A call_id that a concurrent batch stores first
@@ -405,7 +402,8 @@ def quote(deck: Deck, number: str, billsec: int) -> dict[str, Any]:
 
 def shown(rate: Rate) -> dict[str, Any]:
     """A rate as the API shows it: API id, money as Decimal."""
-    fields = {**snapshot(rate), "id": ids.encode(rate.id)}
+    fields = {name: getattr(rate, name) for name in RATE_FIELDS}
+    fields["id"] = ids.encode(rate.id)
     for name in ("connect_fee", "postcall_surcharge", "price_1", "price_n"):
         fields[name] = from_units(fields[name])
     return fields
