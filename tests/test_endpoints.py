@@ -112,17 +112,38 @@ def test_wrong_password_and_unknown_login_are_401(org):
     assert org.client.get("/api/calls").json()["count"] == 0
 
 
-def test_endpoint_requests_are_logged_and_rate_limited_under_the_organization(server):
+def test_pushes_are_logged_under_the_organization_and_limited_per_endpoint(server):
+    """A switch posts once per call leg: its pushes have a limit class of their own (12,000 a minute
+    by default, or the endpoint's push_limit), not the organization's 100 non-GET requests."""
     org = new_org(server, rate_limit_other=3)
     try:
-        created = create(org)
-        auth = (created["login"], created["password"])
+        created, other = create(org), create(org, name="fs02")
+        limited = org.client.post("/api/endpoints", json={"name": "fs03", "type": "cdr_push", "push_limit": 2}).json()
+        auth, other_auth, limited_auth = ((e["login"], e["password"]) for e in (created, other, limited))
         first = push(org, auth)
         assert first.status_code == 200, first.text
-        assert first.headers["x-ratelimit-limit"] == "3"
+        assert first.headers["x-ratelimit-limit"] == "12000"
         record = org.client.get(f"/api/requests/{first.headers['x-request-id']}").json()
         assert (record["organization_id"], record["path"], record["status"], record["token_id"]) == (org.id, "/api/endpoint/cdr", 200, None)
-        statuses = [push(org, auth).status_code for _ in range(3)]
-        assert 429 in statuses
+        assert [push(org, auth).status_code for _ in range(5)] == [200] * 5  # beyond the organization's 3
+        assert_error(org.client.post("/api/endpoints", json={"name": "x", "type": "cdr_push"}), 429)  # the API clients' limit holds
+        assert [push(org, limited_auth).status_code for _ in range(3)] == [200, 200, 429]
+        assert push(org, other_auth).status_code == 200  # each endpoint counts alone
     finally:
         org.client.close()
+
+
+def test_settings_are_validated_and_updated(org):
+    created = org.client.post("/api/endpoints", json={"name": "ast", "type": "cdr_push", "timezone": "Europe/Berlin", "billed_leg": "both", "push_limit": 600})
+    assert created.status_code == 200, created.text
+    shown = org.client.get(f"/api/endpoints/{created.json()['id']}").json()
+    assert (shown["timezone"], shown["billed_leg"], shown["push_limit"]) == ("Europe/Berlin", "both", 600)
+    for bad in ({"timezone": "Mars/Olympus"}, {"timezone": "../../etc/passwd"}, {"billed_leg": "c"}, {"push_limit": 0}):
+        error = assert_error(org.client.post("/api/endpoints", json={"name": "x", "type": "cdr_push", **bad}), 422)
+        assert error["invalidInputVars"][0]["name"] == next(iter(bad))
+    assert org.client.patch(f"/api/endpoints/{created.json()['id']}", json={"timezone": "UTC", "push_limit": None}).status_code == 200
+    shown = org.client.get(f"/api/endpoints/{created.json()['id']}").json()
+    assert (shown["timezone"], shown["billed_leg"], shown["push_limit"]) == ("UTC", "both", None)
+    assert_error(org.client.patch(f"/api/endpoints/{created.json()['id']}", json={"login": "ep_mine"}), 422)
+    assert_error(org.client.patch("/api/endpoints/bm9uZQ", json={"timezone": "UTC"}), 404)
+    assert org.client.get("/api/endpoints", params={"filter": "billed_leg eq 'both'"}).json()["count"] == 1

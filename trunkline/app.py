@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from trunkline import cdrs, ids
-from trunkline.api import ROUTERS, endpoint_cdr
+from trunkline.api import ROUTERS
 from trunkline.billing import DeckCache
 from trunkline.config import Settings
 from trunkline.dialer import Dispatcher, make_dialer
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     mount(app, ROUTERS)
     errors.install(app)
-    app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES, f"{API}/endpoint/cdr": endpoint_cdr.MEDIA_TYPES})
+    app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES}, raw_paths=frozenset({f"{API}/endpoint/cdr"}))
     app.add_middleware(RequestLogMiddleware, writer=writer)
     app.openapi = lambda: openapi.build(app)
     return app

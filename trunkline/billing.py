@@ -39,7 +39,7 @@ from trunkline.platform.resources import utcnow
 from trunkline.rating import INVALID_NUMBER, NO_MATCHING_PREFIX, REASONS, Breakdown, BulkRater, Deck, Rate, Unrated, max_seconds, normalize_number, price, rate_call
 from trunkline.schemas.accounts import TransactionKind
 from trunkline.schemas.calls import CallIn
-from trunkline.store import accounts
+from trunkline.store import accounts, quarantine
 from trunkline.store import calls as store
 from trunkline.store.tables import call_rates, organizations
 
@@ -116,11 +116,27 @@ def shown_breakdown(itemised: Breakdown) -> dict[str, Any]:
 def rating_columns(deck: Deck, callee: str, billsec: int, now: datetime) -> dict[str, Any]:
     result = rate_call(deck, callee, billsec)
     if isinstance(result, Unrated):
-        return {"rated": False, "unrated_reason": result.reason, "cost": None, "rate_id": None,
+        return {"rated": False, "unrated_reason": result.reason if callee else NO_DESTINATION, "cost": None, "rate_id": None,
                 "prefix": None, "rate_type": None, "breakdown": None, "rated_at": now}
     rate = result.rate
     return {"rated": True, "unrated_reason": None, "cost": result.cost_units, "rate_id": rate.id,
             "prefix": rate.prefix, "rate_type": rate.type, "breakdown": list(terms(rate)), "rated_at": now}
+
+
+NO_DESTINATION = "no_destination"  # a switch CDR with no dialled number
+NOT_BILLED_LEG = "not_billed_leg"  # a leg its endpoint does not bill: the call's other leg is billed
+
+
+@dataclass
+class Incoming:
+    """A batch as a switch push brings it: the CDRs that could be read, whether each is billed
+    (None: all are), the records to hold in the quarantine, and quarantine entries this batch
+    re-reads (marked processed with it)."""
+
+    calls: Sequence[CallIn | Cdr]
+    billed: list[bool] | None = None
+    holds: list[quarantine.Hold] = field(default_factory=list)
+    reprocessed: int | None = None
 
 
 @dataclass
@@ -130,6 +146,8 @@ class Ingested:
     duplicate_call_ids: list[str] = field(default_factory=list)
     unrated: int = 0
     cost_units: int = 0
+    not_billed: int = 0
+    held_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -142,9 +160,10 @@ class Planned:
     org_id: int = 0
     now: datetime | None = None
     charges: dict[int, list] = field(default_factory=dict)
+    incoming: Incoming | None = None
 
 
-def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck, now: datetime) -> Ingested:
+def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, deck: Deck, now: datetime) -> Ingested:
     """Rate and store a batch in the caller's transaction; CDRs already stored are skipped."""
     return write(conn, plan(conn, org_id, cdrs, deck, now))
 
@@ -155,7 +174,7 @@ def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: De
 CONFLICTS = (IntegrityError, DeadlockDetected, psycopg.IntegrityError, sqlite3.IntegrityError)
 
 
-def ingest_batch(engine: Engine, decks: "DeckCache", org_id: int, read: Callable[[], Sequence[CallIn | Cdr]]) -> Ingested:
+def ingest_batch(engine: Engine, decks: "DeckCache", org_id: int, read: Callable[[], Sequence[CallIn | Cdr] | Incoming]) -> Ingested:
     """`ingest` of the batch `read` returns (its parser: see `_one_batch_at_a_time`), in a
     transaction of its own, as POST /api/calls does: planned (reads, rating, rows made ready)
     before the organization's write turn, and written in it. When a concurrent batch stored some
@@ -189,30 +208,36 @@ def ingest_batch(engine: Engine, decks: "DeckCache", org_id: int, read: Callable
                 alone = True
 
 
-def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr], deck: Deck, now: datetime) -> Planned:
+def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, deck: Deck, now: datetime) -> Planned:
     """Everything `ingest` does short of writing: find the duplicates, rate the rest, prepare the rows."""
-    result = Ingested(received=len(cdrs))
+    incoming = cdrs if isinstance(cdrs, Incoming) else Incoming(cdrs)
+    cdrs = incoming.calls
+    flags = incoming.billed or [True] * len(cdrs)
+    result = Ingested(received=len(cdrs) + len(incoming.holds))
     call_ids = [cdr.call_id for cdr in cdrs]
     if len(set(call_ids)) == len(call_ids):
-        fresh = dict(zip(call_ids, cdrs))
+        fresh = dict(zip(call_ids, zip(cdrs, flags)))
     else:
         fresh = {}
-        for cdr in cdrs:
+        for cdr, billed in zip(cdrs, flags):
             if cdr.call_id in fresh:
                 result.duplicate_call_ids.append(cdr.call_id)
             else:
-                fresh[cdr.call_id] = cdr
+                fresh[cdr.call_id] = (cdr, billed)
     known = store.existing_call_ids(conn, org_id, list(fresh))
     result.duplicate_call_ids += [call_id for call_id in fresh if call_id in known]
-    new = [cdr for call_id, cdr in fresh.items() if call_id not in known]
+    new = [pair for call_id, pair in fresh.items() if call_id not in known]
     if not new:
-        return Planned(result, None)
-    refs = accounts.refs(conn, org_id, {cdr.account_id for cdr in new} - {None})
-    columns = call_columns(org_id, new, deck if isinstance(deck, PricedDeck) else PricedDeck(deck.rates), now, refs)
+        return Planned(result, None, org_id, now, incoming=incoming)
+    refs = accounts.refs(conn, org_id, {cdr.account_id for cdr, _ in new} - {None})
+    billed = [flag for _, flag in new] if incoming.billed else None
+    priced = deck if isinstance(deck, PricedDeck) else PricedDeck(deck.rates)
+    columns = call_columns(org_id, [cdr for cdr, _ in new], priced, now, refs, billed)
     result.stored_ids = columns["id"]
-    result.unrated = columns["rated"].count(False)
+    result.not_billed = columns["billed"].count(False)
+    result.unrated = columns["rated"].count(False) - result.not_billed
     result.cost_units = sum(filter(None, columns["cost"]))
-    return Planned(result, store.prepare_calls(conn, columns), org_id, now, charges(columns) if refs else {})
+    return Planned(result, store.prepare_calls(conn, columns), org_id, now, charges(columns) if refs else {}, incoming)
 
 
 def charges(columns: dict[str, list]) -> dict[int, list]:
@@ -236,6 +261,11 @@ def write(conn: Connection, planned: Planned) -> Ingested:
     if planned.calls is not None:
         store.write_calls(conn, planned.calls)
         accounts.apply(conn, planned.org_id, TransactionKind.calls, planned.charges, planned.now)
+    incoming = planned.incoming
+    if incoming is not None:
+        planned.result.held_ids = quarantine.hold(conn, planned.org_id, incoming.holds, planned.now)
+        if incoming.reprocessed is not None:
+            quarantine.processed(conn, incoming.reprocessed, planned.result.stored_ids, planned.now)
     return planned.result
 
 
@@ -310,15 +340,28 @@ def _exclusive(conn: Connection, org_id: int) -> None:
 
 
 def call_columns(
-    org_id: int, cdrs: Sequence[CallIn | Cdr], deck: PricedDeck, now: datetime, refs: dict[str, int] | None = None
+    org_id: int,
+    cdrs: Sequence[CallIn | Cdr],
+    deck: PricedDeck,
+    now: datetime,
+    refs: dict[str, int] | None = None,
+    billed: list[bool] | None = None,
 ) -> dict[str, list]:
     """The `calls` columns for new CDRs, priced as a batch (see `store.prepare_calls`); `refs`
-    maps account codes to the accounts the calls are charged to."""
+    maps account codes to the accounts the calls are charged to. A call `billed` marks False is
+    stored unrated (`not_billed_leg`), and one with no dialled number unrated (`no_destination`)."""
     size = len(cdrs)
     billsec = [cdr.billsec for cdr in cdrs]
     callees = [cdr.callee for cdr in cdrs]
     priced = deck.rater.rate(np.array(callees, dtype=str), np.array(billsec, dtype=np.int64))
     rated = priced.rated.tolist()
+    reasons = [None if ok else REASONS[status] for status, ok in zip(priced.status.tolist(), rated)]
+    if billed is not None or not all(callees):
+        billed = billed or [True] * size
+        for index, (callee, bill) in enumerate(zip(callees, billed)):
+            if not bill or not callee:
+                rated[index] = False
+                reasons[index] = NOT_BILLED_LEG if not bill else NO_DESTINATION
     labels = priced.rate_index.tolist()
     matched = [deck.rates[label] if ok else None for label, ok in zip(labels, rated)]
     codes = [cdr.account_id for cdr in cdrs]
@@ -339,7 +382,7 @@ def call_columns(
         "hangup_cause": [cdr.hangup_cause for cdr in cdrs],
         "direction": [cdr.direction and cdr.direction.value for cdr in cdrs],
         "rated": rated,
-        "unrated_reason": [None if ok else REASONS[status] for status, ok in zip(priced.status.tolist(), rated)],
+        "unrated_reason": reasons,
         "cost": [cost if ok else None for cost, ok in zip(priced.cost_units.tolist(), rated)],
         "rate_id": [rate.id if rate else None for rate in matched],
         "prefix": [rate.prefix if rate else None for rate in matched],
@@ -347,6 +390,9 @@ def call_columns(
         "breakdown": [deck.terms_json(label) if ok else None for label, ok in zip(labels, rated)],
         "created_at": [now] * size,
         "rated_at": [now] * size,
+        "leg": [cdr.leg and cdr.leg.value for cdr in cdrs],
+        "linked_id": [cdr.linked_id for cdr in cdrs],
+        "billed": billed or [True] * size,
     }
 
 

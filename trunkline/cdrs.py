@@ -22,7 +22,7 @@ import msgspec
 from pydantic import TypeAdapter, ValidationError
 
 from trunkline.platform.errors import ApiError
-from trunkline.schemas.calls import CallIn, Direction
+from trunkline.schemas.calls import CallIn, Direction, Leg
 
 MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv")
 MAX_REPORTED = 1000
@@ -48,6 +48,8 @@ class Cdr(msgspec.Struct, forbid_unknown_fields=True):
     disposition: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     hangup_cause: _Text64 | None = None
     direction: Direction | None = None
+    leg: Leg | None = None
+    linked_id: Annotated[str, msgspec.Meta(max_length=128)] | None = None
 
 
 _fast = msgspec.json.Decoder(list[Cdr])
@@ -95,7 +97,7 @@ def _fast_batch(body: bytes) -> list[Cdr] | None:
     texts = (
         text
         for cdr in calls
-        for text in (cdr.call_id, cdr.callee, cdr.account_id, cdr.caller, cdr.disposition, cdr.hangup_cause)
+        for text in (cdr.call_id, cdr.callee, cdr.account_id, cdr.caller, cdr.disposition, cdr.hangup_cause, cdr.linked_id)
         if text
     )
     if any(text != text.strip() for text in texts):  # a string CallIn would strip (str.isspace's whitespace)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     )
     rate_limit_get: int = Field(default=1000, ge=1, description="GET requests per minute per org")
     rate_limit_other: int = Field(default=100, ge=1, description="Other requests per minute per org")
+    endpoint_push_limit: int = Field(
+        default=12_000, ge=1, description="CDR pushes per minute per endpoint, unless the endpoint sets its own"
+    )
     login_attempts_per_minute: int = Field(
         default=60, ge=1, description="Password checks (Basic auth, OAuth password grant) per minute per client address"
     )

@@ -1,6 +1,6 @@
 """Resource routers, one module per resource; `ROUTERS` is what the app mounts under /api."""
 
-from trunkline.api import accounts, auth, call_rates, calls, endpoint_cdr, endpoints, organizations, products, reports, requests, tokens, users, voice
+from trunkline.api import accounts, auth, call_rates, calls, cdr_quarantine, endpoint_cdr, endpoints, organizations, products, reports, requests, tokens, users, voice
 
 ROUTERS = (
     auth.router,
@@ -14,6 +14,7 @@ ROUTERS = (
     reports.router,
     endpoints.router,
     endpoint_cdr.router,
+    cdr_quarantine.router,
     products.router,
     voice.router,
 )

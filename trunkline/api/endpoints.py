@@ -8,11 +8,11 @@ from trunkline import ids
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import not_found
 from trunkline.platform.pagination import ListQuery, list_page
-from trunkline.platform.resources import Database, fetch_one, object_id
+from trunkline.platform.resources import Database, changes, fetch_one, object_id
 from trunkline.platform.responses import JSONResponse, current_guid, done, item
-from trunkline.platform.routing import resource_router
+from trunkline.platform.routing import resource_router, update_routes
 from trunkline.platform.schema import Done, page_of
-from trunkline.schemas.endpoints import Endpoint, EndpointCreate, EndpointCredentials, present
+from trunkline.schemas.endpoints import Endpoint, EndpointCreate, EndpointCredentials, EndpointUpdate, present
 from trunkline.store import endpoints as store
 from trunkline.store.tables import endpoints
 
@@ -42,13 +42,31 @@ def list_endpoints(request: Request, params: ListQuery, db: Database, who: Reade
 )
 def create_endpoint(body: EndpointCreate, db: Database, who: Annotated[Principal, caller("endpoints.create")]):
     with db.begin() as conn:
-        endpoint_id, login, password = store.create(conn, who.org_id, body.name, body.type.value)
+        endpoint_id, login, password = store.create(conn, who.org_id, body.model_dump(mode="json"))
     return _credentials(endpoint_id, login, password)
 
 
 @router.get("/{id}", response_model=Endpoint, summary="Retrieve an endpoint")
 async def get_endpoint(id: str, db: Database, who: Reader):
     return item(present(await fetch_one(db, endpoints, who.org_id, id, "Endpoint")))
+
+
+def update_endpoint(id: str, body: EndpointUpdate, db: Database, who: Annotated[Principal, caller("endpoints.update")]):
+    values = changes(body, nullable=frozenset({"push_limit"}))
+    with db.begin() as conn:
+        if not store.change(conn, who.org_id, object_id(id, "Endpoint"), {name: getattr(value, "value", value) for name, value in values.items()}):
+            raise not_found("Endpoint")
+    return done()
+
+
+update_routes(
+    router,
+    "/{id}",
+    update_endpoint,
+    "Update an endpoint",
+    "Changes only the fields sent; POST, PATCH and PUT behave the same. `timezone` and `billed_leg` apply to "
+    "CDRs pushed from now on and to quarantined CDRs processed again; stored calls keep how they were read.",
+)
 
 
 @router.post(

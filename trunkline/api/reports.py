@@ -30,6 +30,8 @@ class ReportRow(Output):
     account_id: str | None = None
     type: str | None = None
     prefix: str | None = None
+    disposition: str | None = None
+    hangup_cause: str | None = None
     calls: int
     answered: int
     unrated: int
@@ -66,7 +68,10 @@ def call_data(
     start_date: Annotated[date | None, Query(description="First day, YYYY-MM-DD (required)")] = None,
     end_date: Annotated[date | None, Query(description="Last day, inclusive (required)")] = None,
     account_id: Annotated[str | None, Query(max_length=64)] = None,
-    group_by: Annotated[str, Query(description="Comma-separated: day, account, type, prefix")] = "day",
+    group_by: Annotated[
+        str,
+        Query(description="Comma-separated: day, account, type, prefix, disposition, hangup_cause (the last two read the calls themselves)"),
+    ] = "day",
 ):
     absent = [name for name, value in (("start_date", start_date), ("end_date", end_date)) if value is None]
     if absent:

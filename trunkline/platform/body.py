@@ -111,10 +111,17 @@ def _check_conflicts(query: list[tuple[str, str]], body: dict[str, object]) -> N
 
 
 class BodyDecodingMiddleware:
-    def __init__(self, app: ASGIApp, prefix: str = "/api", raw_bodies: dict[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        prefix: str = "/api",
+        raw_bodies: dict[str, tuple[str, ...]] | None = None,
+        raw_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.prefix = prefix
         self.raw_bodies = raw_bodies or {}
+        self.raw_paths = raw_paths  # routes that read every body themselves, whatever its type
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
@@ -139,6 +146,8 @@ class BodyDecodingMiddleware:
             _check_conflicts(query, {})
             return scope, receive
         body_verb = scope["method"] in BODY_VERBS
+        if body_verb and scope["path"] in self.raw_paths:
+            return scope, receive
         if body_verb and media_type in self.raw_bodies.get(scope["path"], ()) and not _is_json(media_type):
             _check_conflicts(query, {})
             return scope, receive  # a route that reads this format itself (e.g. CSV CDRs)

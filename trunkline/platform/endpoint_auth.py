@@ -1,8 +1,10 @@
 """Who is calling an endpoint API (`/api/endpoint/...`)? Only an endpoint's own Basic login:password.
 
-Seed 004: core API tokens are for the core API; each endpoint has its own credentials, and a
-core token presented to an endpoint API is unauthorized. Endpoint requests are counted against
-their organization's rate limit and logged with it, like every other request.
+Core API tokens are for the core API; each endpoint has its own credentials, and a core token
+presented to an endpoint API is unauthorized. Endpoint requests are logged with their
+organization like every other request, but counted in a limit class of their own, per
+endpoint (`push_limit`, else `TRUNKLINE_ENDPOINT_PUSH_LIMIT`, 12,000 a minute): a switch posts
+once per call leg and must not compete with the organization's API clients.
 """
 
 import base64
@@ -29,8 +31,9 @@ class EndpointCaller:
     endpoint_id: int
     login: str
     type: str
-    rate_limit_get: int
-    rate_limit_other: int
+    per_minute: int
+    timezone: str = "UTC"
+    billed_leg: str = "a"
     token_id: None = None
 
 
@@ -87,14 +90,13 @@ class EndpointGuard:
             endpoint_id=row.id,
             login=row.login,
             type=row.type,
-            rate_limit_get=row.rate_limit_get or settings.rate_limit_get,
-            rate_limit_other=row.rate_limit_other or settings.rate_limit_other,
+            per_minute=row.push_limit or settings.endpoint_push_limit,
+            timezone=row.timezone,
+            billed_leg=row.billed_leg,
         )
         state = request.scope["state"]
         state["principal"] = caller
-        method = request.method
-        per_minute = caller.rate_limit_get if method in ("GET", "HEAD") else caller.rate_limit_other
-        await request.app.state.authenticator.limiter.check(state, f"org:{caller.org_id}", method, per_minute)
+        await request.app.state.authenticator.limiter.check(state, f"endpoint:{caller.endpoint_id}", request.method, caller.per_minute)
         if caller.type != self.type:
             raise ApiError(403, f"This endpoint is of type {caller.type!r}; {request.url.path} needs a {self.type!r} endpoint")
         return caller

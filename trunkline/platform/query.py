@@ -138,9 +138,12 @@ def _as_money(tok: Token, field: Field) -> int:
 
 
 def _as_enum(tok: Token, field: Field) -> str:
-    if tok.kind != "string" or tok.value.upper() not in {c.upper() for c in field.choices}:
-        raise ValueError
-    return tok.value.upper()
+    """The choice as stored (matched without regard to case)."""
+    wanted = tok.value.upper() if tok.kind == "string" else None
+    for choice in field.choices:
+        if choice.upper() == wanted:
+            return choice
+    raise ValueError
 
 
 def _as_bool(tok: Token, field: Field) -> bool:

@@ -10,6 +10,7 @@ RESOURCES = (
     "accounts",
     "reports",
     "endpoints",
+    "cdr_quarantine",
     "products",
     "voice",
 )

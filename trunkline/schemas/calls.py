@@ -29,6 +29,14 @@ class Direction(StrEnum):
     internal = "internal"
 
 
+class Leg(StrEnum):
+    """Which leg of a call a CDR records: "a" (the caller's, or a call the switch placed on its
+    own) or "b" (a leg the switch originated to connect the A-leg)."""
+
+    a = "a"
+    b = "b"
+
+
 class CallIn(Input):
     """One CDR. `duration` and `billsec` may be left out when the timestamps tell them."""
 
@@ -44,6 +52,8 @@ class CallIn(Input):
     disposition: Annotated[str, Field(max_length=32)] | None = None
     hangup_cause: Text64 | None = None
     direction: Direction | None = None
+    leg: Leg | None = None
+    linked_id: Annotated[str, Field(max_length=128, description="Links the legs of one call: the A-leg's id, or Asterisk's linkedid")] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "CallIn":
@@ -67,6 +77,13 @@ class CallIn(Input):
         return self
 
 
+class SwitchCall(CallIn):
+    """A CDR pushed by a switch. A switch cannot edit its history, so a CDR without a dialled
+    number is stored (unrated, `no_destination`) instead of refused."""
+
+    callee: Annotated[str, Field(max_length=64, description="Dialled number; may be empty")] = ""
+
+
 class CallStatus(StrEnum):
     rated = "rated"
     unrated = "unrated"
@@ -86,6 +103,9 @@ class Call(Output):
     disposition: str | None
     hangup_cause: str | None
     direction: Direction | None
+    leg: Leg | None
+    linked_id: str | None
+    billed: bool = Field(description="False for a leg its endpoint does not bill (the other leg of the call is billed)")
     status: CallStatus
     unrated_reason: str | None
     cost: MoneyOut | None = Field(description="Null when unrated: never a silent 0")
@@ -110,6 +130,12 @@ class IngestResult(Output):
     unrated: int
     cost: MoneyOut = Field(description="Total cost of the newly stored calls")
     ids: list[ApiId] = Field(description="Ids of the stored calls, in input order (duplicates left out)")
+
+
+class PushResult(IngestResult):
+    not_billed: int = Field(description="Legs stored but not billed: the endpoint bills the other leg")
+    quarantined: int = Field(description="CDRs that could not be read, kept byte for byte in the quarantine")
+    quarantine_ids: list[ApiId]
 
 
 class Rerate(Input):
@@ -152,6 +178,16 @@ def present_ingested(result) -> dict[str, Any]:
     }
 
 
+def present_pushed(result) -> dict[str, Any]:
+    """What a switch push answers: the ingest, and what was not billed or not readable."""
+    return {
+        **present_ingested(result),
+        "not_billed": result.not_billed,
+        "quarantined": len(result.held_ids),
+        "quarantine_ids": [ids.encode(held) for held in result.held_ids],
+    }
+
+
 def present(row) -> dict[str, Any]:
     """A stored call as the API shows it."""
     return {
@@ -168,6 +204,9 @@ def present(row) -> dict[str, Any]:
         "disposition": row.disposition,
         "hangup_cause": row.hangup_cause,
         "direction": row.direction,
+        "leg": row.leg,
+        "linked_id": row.linked_id,
+        "billed": row.billed,
         "status": "rated" if row.rated else "unrated",
         "unrated_reason": row.unrated_reason,
         "cost": from_units(row.cost) if row.cost is not None else None,

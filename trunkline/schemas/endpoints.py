@@ -2,9 +2,11 @@
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from functools import cache
+from typing import Annotated, ClassVar
+from zoneinfo import available_timezones
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from trunkline import ids
 from trunkline.platform.schema import ApiId, Input, Output
@@ -16,9 +18,49 @@ class EndpointType(StrEnum):
     cdr_push = "cdr_push"  # POST /api/endpoint/cdr: switches pushing CDRs
 
 
+class BilledLeg(StrEnum):
+    """Which legs of a call the endpoint's CDRs bill: the A-leg (the caller's, the default), the
+    B-leg (the leg the switch originated), or both (each leg is a call of its own)."""
+
+    a = "a"
+    b = "b"
+    both = "both"
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _zone(name: str) -> str:
+    if name != "UTC" and name not in _zones():
+        raise ValueError("not an IANA time zone name, such as Europe/Berlin or UTC")
+    return name
+
+
+TimeZone = Annotated[
+    str,
+    Field(max_length=64, description="IANA zone of the switch's local timestamps (Asterisk without usegmtime=yes)", examples=["Europe/Berlin"]),
+    AfterValidator(_zone),
+]
+PushLimit = Annotated[int, Field(ge=1, le=10**7, description="Pushes per minute; null: the server default (12,000)")]
+
+
 class EndpointCreate(Input):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     type: EndpointType
+    timezone: TimeZone = "UTC"
+    billed_leg: BilledLeg = BilledLeg.a
+    push_limit: PushLimit | None = None
+
+
+class EndpointUpdate(Input):
+    read_only: ClassVar[frozenset[str]] = frozenset({"id", "type", "login", "created_at", "rotated_at"})
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    timezone: TimeZone | None = None
+    billed_leg: BilledLeg | None = None
+    push_limit: PushLimit | None = None
 
 
 class Endpoint(Output):
@@ -26,6 +68,9 @@ class Endpoint(Output):
     name: str
     type: EndpointType
     login: str = Field(description="The Basic-auth user name for the endpoint APIs")
+    timezone: str
+    billed_leg: BilledLeg
+    push_limit: int | None
     created_at: datetime
     rotated_at: datetime = Field(description="When the current password was issued")
 
@@ -44,6 +89,9 @@ def present(row) -> dict:
         "name": row.name,
         "type": row.type,
         "login": row.login,
+        "timezone": row.timezone,
+        "billed_leg": row.billed_leg,
+        "push_limit": row.push_limit,
         "created_at": row.created_at,
         "rotated_at": row.rotated_at,
     }

@@ -14,7 +14,7 @@ from trunkline import ids
 from trunkline.platform.query import Field, Fields
 from trunkline.store.identity import now
 from trunkline.store import lookup
-from trunkline.store.tables import endpoints, organizations
+from trunkline.store.tables import endpoints
 
 LOGIN_PREFIX = "ep_"
 
@@ -26,6 +26,9 @@ FIELDS = Fields(
         "login": Field(endpoints.c.login, "str"),
         "created_at": Field(endpoints.c.created_at, "datetime"),
         "rotated_at": Field(endpoints.c.rotated_at, "datetime"),
+        "timezone": Field(endpoints.c.timezone, "str"),
+        "billed_leg": Field(endpoints.c.billed_leg, "enum", choices=("a", "b", "both")),
+        "push_limit": Field(endpoints.c.push_limit, "int"),
     },
     search=(endpoints.c.name, endpoints.c.login),
 )
@@ -40,21 +43,36 @@ def is_login(name: str) -> bool:
     return name.startswith(LOGIN_PREFIX) and "@" not in name
 
 
-def create(conn: Connection, org_id: int, name: str, type: str) -> tuple[int, str, str]:
-    """A new endpoint; returns its id, login and password (the password is never stored)."""
+def create(conn: Connection, org_id: int, fields: dict) -> tuple[int, str, str]:
+    """A new endpoint from its settable `fields`; returns its id, login and password (the
+    password is never stored)."""
     endpoint_id, login, password = ids.new_id(), LOGIN_PREFIX + secrets.token_hex(12), secrets.token_urlsafe(32)
     moment = now()
     conn.execute(
         insert(endpoints).values(
-            id=endpoint_id, org_id=org_id, name=name, type=type, login=login,
-            password_hash=password_hash(password), created_at=moment, rotated_at=moment,
+            id=endpoint_id, org_id=org_id, login=login, password_hash=password_hash(password),
+            created_at=moment, rotated_at=moment, **fields,
         )
     )
     return endpoint_id, login, password
 
 
+def change(conn: Connection, org_id: int, endpoint_id: int, fields: dict) -> bool:
+    """Update the settable fields sent; False when there is no such endpoint."""
+    changed = conn.execute(update(endpoints).where(endpoints.c.id == endpoint_id, endpoints.c.org_id == org_id).values(**fields))
+    return changed.rowcount == 1
+
+
 def get(conn: Connection, org_id: int, object_id: int):
     return lookup.by_id(conn, endpoints, org_id, object_id)
+
+
+def of(conn: Connection, org_id: int, endpoint_ids: set[int | None]) -> list:
+    """The organization's endpoints among `endpoint_ids`."""
+    wanted = [endpoint_id for endpoint_id in endpoint_ids if endpoint_id is not None]
+    if not wanted:
+        return []
+    return conn.execute(select(endpoints).where(endpoints.c.org_id == org_id, endpoints.c.id.in_(wanted))).all()
 
 
 def rotate(conn: Connection, org_id: int, endpoint_id: int) -> str | None:
@@ -73,12 +91,8 @@ def remove(conn: Connection, org_id: int, endpoint_id: int) -> bool:
 
 
 def verify(conn: Connection, login: str, password: str):
-    """The endpoint with these credentials, with its organization's rate limits, or None."""
-    row = conn.execute(
-        select(endpoints, organizations.c.rate_limit_get, organizations.c.rate_limit_other)
-        .join(organizations, organizations.c.id == endpoints.c.org_id)
-        .where(endpoints.c.login == login)
-    ).first()
+    """The endpoint with these credentials, or None."""
+    row = conn.execute(select(endpoints).where(endpoints.c.login == login)).first()
     if row is None or not hmac.compare_digest(row.password_hash, password_hash(password)):
         return None
     return row

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    true,
     BigInteger,
     Boolean,
     Column,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     JSON,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -165,6 +167,12 @@ calls = Table(
     Column("breakdown", JSON),  # the rate's pricing terms, [free_seconds, …, price_n] (billing.TERMS)
     Column("created_at", UTCDateTime(), nullable=False),
     Column("rated_at", UTCDateTime(), nullable=False),
+    # Both legs of a bridged call are stored when a switch sends them, linked by linked_id (the
+    # A-leg's id, Asterisk's linkedid); the endpoint bills one (billed), the other is kept out
+    # of totals, charges and re-rating.
+    Column("leg", String(1)),
+    Column("linked_id", String(128)),
+    Column("billed", Boolean, nullable=False, server_default=true()),
     UniqueConstraint("org_id", "call_id", name="uq_calls_org_call_id"),
     Index("ix_calls_org_start", "org_id", "start_at"),
     Index("ix_calls_org_account_start", "org_id", "account_id", "start_at"),
@@ -204,6 +212,33 @@ endpoints = Table(
     Column("password_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("rotated_at", UTCDateTime(), nullable=False),
+    # How the endpoint's CDRs are read and billed: the zone of local timestamps (IANA), which
+    # legs are billed ("a", "b" or "both"), and pushes per minute (None: the server default).
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("billed_leg", String(4), nullable=False, server_default="a"),
+    Column("push_limit", Integer),
+)
+
+# Switch CDRs that could not be read, kept byte for byte (`body`, sent as `media_type`) with
+# the error, until the endpoint's settings are fixed and they are processed again. `digest`
+# keeps a re-sent record from being held twice.
+cdr_quarantine = Table(
+    "cdr_quarantine",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("endpoint_id", BigInteger),
+    Column("media_type", String(100), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("error", String(1000), nullable=False),
+    Column("line", Integer),
+    Column("status", String(16), nullable=False),
+    Column("call_ids", JSON),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("processed_at", UTCDateTime()),
+    UniqueConstraint("org_id", "digest", name="uq_cdr_quarantine_org_digest"),
+    Index("ix_cdr_quarantine_org_status", "org_id", "status", "id"),
 )
 
 organization_products = Table(
