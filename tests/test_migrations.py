@@ -104,3 +104,30 @@ def test_0008_keeps_each_calls_rate_terms_and_downgrade_restores_the_objects(bac
     with engine.connect() as conn:
         assert conn.execute(select(calls.c.breakdown).order_by(calls.c.id)).scalars().all() == [rate, None]
     engine.dispose()
+
+
+@BACKENDS
+def test_0009_keeps_stored_calls_billed_and_endpoints_reading_utc(backend, tmp_path, worker_id):
+    """Calls stored before 0009 were all billed, and endpoints read times as UTC and billed every
+    leg they were sent: the new columns default to exactly that, and downgrade drops them."""
+    engine = empty_database(backend, tmp_path, f"{worker_id}_m0009")
+    _to(engine, "0008")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organizations (id, name, is_operator, created_at, deck_version) VALUES (1, 'o', false, '2024-01-01 00:00:00+00', 0)"))
+        conn.execute(text(
+            "INSERT INTO calls (id, org_id, call_id, callee, start_at, duration, billsec, rated, cost, created_at, rated_at) "
+            "VALUES (1, 1, 'c1', '441', '2024-05-01 10:00:00+00', 65, 60, true, 1200, '2024-05-01 10:00:00+00', '2024-05-01 10:00:00+00')"
+        ))
+        conn.execute(text(
+            "INSERT INTO endpoints (id, org_id, name, type, login, password_hash, created_at, rotated_at) "
+            "VALUES (2, 1, 'fs', 'cdr_push', 'ep_x', 'h', '2024-01-01 00:00:00+00', '2024-01-01 00:00:00+00')"
+        ))
+    _to(engine, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT billed, leg, linked_id FROM calls")).one() == (True, None, None)
+        assert conn.execute(text("SELECT timezone, billed_leg, push_limit FROM endpoints")).one() == ("UTC", "a", None)
+    _to(engine, "0008", down=True)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT call_id FROM calls")).scalars().all() == ["c1"]
+        assert "billed" not in {column for column in conn.execute(text("SELECT * FROM calls")).keys()}
+    engine.dispose()

@@ -154,6 +154,8 @@ def test_the_real_pair_of_cancelled_legs_costs_nothing(switch):
         switch.push(*reversed(wire(name, "true")))
     legs = switch.calls(filter="linked_id eq '51156b0b-f91b-4fd3-9c8f-15226f6098be'")
     assert [(call["leg"], call["billed"], call["cost"], call["disposition"]) for call in legs] == [("a", True, 0, "NO ANSWER"), ("b", False, None, "NO ANSWER")]
+    assert [call["leg"] for call in switch.calls(filter="direction eq 'outbound'")] == ["b"]  # stored lower case, matched as written
+    assert [call["leg"] for call in switch.calls(filter="leg eq 'a' and billed eq true")] == ["a"]
 
 
 # --- Asterisk Master.csv -----------------------------------------------------------------
@@ -231,6 +233,28 @@ def test_local_times_are_read_in_the_endpoints_time_zone(org, timezone, winter, 
     assert ok(switch.org.client.get(f"/api/calls/{fs['ids'][0]}"))["start"] == datetime.fromtimestamp(1515666344, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@pytest.mark.parametrize(
+    ("name", "timezone"),
+    [
+        ("asterisk_dj-asterisk-cdr_master_21col.csv", "UTC"),
+        ("asterisk_telephonyswitching_master_18col.csv", "UTC"),
+        ("asterisk_speech-to-text_master_18col.csv", "UTC"),
+        ("asterisk_kelysaina_cdr_custom_master_19col.csv", "Indian/Antananarivo"),  # written in local time, UTC+3
+    ],
+)
+def test_start_times_agree_with_the_uniqueid_clock(org, name, timezone):
+    """Asterisk's uniqueid starts with the channel's creation time in Unix seconds: read in the
+    switch's zone, every CDR starts at or shortly after it (a zone off by hours is caught)."""
+    switch = Switch(org, timezone=timezone)
+    result = switch.push(real(name), "text/csv")
+    assert result["stored"] == result["received"]
+    offsets = []
+    for call in switch.calls():
+        created = datetime.fromtimestamp(int(call["call_id"].split(".")[0]), UTC)
+        offsets.append((datetime.fromisoformat(call["start"].replace("Z", "+00:00")) - created).total_seconds())
+    assert 0 <= min(offsets) and max(offsets) < 600 and offsets.count(0) >= len(offsets) // 2, offsets
+
+
 def test_held_lines_are_processed_again_once_the_endpoint_is_fixed(org):
     """A switch on UTC, configured as Europe/Berlin: on the night clocks go forward, a call from
     02:30 to 03:10 ends before it starts in Berlin time, and is held; set the zone right and
@@ -270,6 +294,8 @@ def test_reports_group_by_disposition_and_hangup_cause(switch):
     switch.push(real("asterisk_dj-asterisk-cdr_master_21col.csv"), "text/csv")
     rows = ok(switch.org.client.get("/api/reports/call-data", params={"start_date": "2024-01-27", "end_date": "2024-01-27", "group_by": "disposition"}))["data"]
     assert [(row["disposition"], row["calls"], row["answered"]) for row in rows] == [("ANSWERED", 4, 3), ("NO ANSWER", 9, 0)]
+    answered = ok(switch.org.client.get("/api/reports/call-data", params={"start_date": "2024-01-27", "end_date": "2024-01-27", "disposition": "ANSWERED"}))["data"]
+    assert [(row["day"], row["calls"], row["billsec"]) for row in answered] == [("2024-01-27", 4, 64)]
     for name in (A_LEG, "fs_json_cgrates_2018_aleg_hold.json"):
         switch.push(*reversed(wire(name, "true")))
     rows = ok(switch.org.client.get("/api/reports/call-data", params={"start_date": "2018-01-11", "end_date": "2025-11-12", "group_by": "hangup_cause"}))["data"]

@@ -68,6 +68,8 @@ def call_data(
     start_date: Annotated[date | None, Query(description="First day, YYYY-MM-DD (required)")] = None,
     end_date: Annotated[date | None, Query(description="Last day, inclusive (required)")] = None,
     account_id: Annotated[str | None, Query(max_length=64)] = None,
+    disposition: Annotated[str | None, Query(max_length=32, description="Only calls with this disposition, e.g. ANSWERED")] = None,
+    hangup_cause: Annotated[str | None, Query(max_length=64, description="Only calls with this hangup cause, e.g. NORMAL_CLEARING")] = None,
     group_by: Annotated[
         str,
         Query(description="Comma-separated: day, account, type, prefix, disposition, hangup_cause (the last two read the calls themselves)"),
@@ -82,7 +84,8 @@ def call_data(
         raise ApiError(400, f"At most {MAX_DAYS} days per report")
     groups = _group_by(group_by)
     with db.connect() as conn:
-        rows = store.report(conn, who.org_id, start_date, end_date, account_id, groups)
+        only = {name: value for name, value in (("disposition", disposition), ("hangup_cause", hangup_cause)) if value is not None}
+        rows = store.report(conn, who.org_id, start_date, end_date, account_id, groups, only)
     columns = tuple(COLUMN_NAMES.get(group, group) for group in groups) + store.TOTALS_SUMS
     row_type = _row_type(columns)
     data = [row_type(*row[:-1], from_units(row[-1])) for row in rows]

@@ -230,13 +230,16 @@ def update_ratings(conn: Connection, changes: list[dict[str, Any]]) -> None:
         conn.execute(statement, [{"call_pk": change["call_pk"], **{f"new_{name}": change[name] for name in fields}} for change in changes])
 
 
-def report(conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None, group_by: list[str]) -> list[tuple]:
+def report(
+    conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None, group_by: list[str], only: dict[str, str] | None = None
+) -> list[tuple]:
     """Sums per group over the days as plain tuples (keys in `group_by` order, None for a call
     with no account, type or prefix, then TOTALS_SUMS), read from the smallest totals table that
     has the groups; by prefix for one account or per account, from the calls themselves. Groups
-    whose calls all moved elsewhere (re-rating) are left out."""
-    if ("prefix" in group_by and ("account" in group_by or account_id is not None)) or FROM_CALLS.intersection(group_by):
-        return _report_from_calls(conn, org_id, start_date, end_date, account_id, group_by)
+    whose calls all moved elsewhere (re-rating) are left out. `only` keeps the calls with these
+    values (disposition, hangup_cause), read from the calls themselves."""
+    if ("prefix" in group_by and ("account" in group_by or account_id is not None)) or FROM_CALLS.intersection(group_by) or only:
+        return _report_from_calls(conn, org_id, start_date, end_date, account_id, group_by, only or {})
     source = by_prefix if "prefix" in group_by else by_account
     keys = [source.c[GROUPS[name]] for name in group_by]  # "" for none, which sorts first
     conditions = [source.c.org_id == org_id, source.c.day >= start_date, source.c.day <= end_date]
@@ -248,7 +251,9 @@ def report(conn: Connection, org_id: int, start_date: date, end_date: date, acco
     return _tuples(conn, statement.order_by(*keys))
 
 
-def _report_from_calls(conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None, group_by: list[str]) -> list[tuple]:
+def _report_from_calls(
+    conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None, group_by: list[str], only: dict[str, str]
+) -> list[tuple]:
     """`report`'s rows summed from `calls`, with the same UTC days and keys as the totals (a few
     seconds per million calls: answer-seizure ratios by disposition or hangup cause come from here)."""
     day = func.substr(c.start_at, 1, 10) if conn.dialect.name == "sqlite" else cast(func.timezone("UTC", c.start_at), Date)
@@ -256,6 +261,7 @@ def _report_from_calls(conn: Connection, org_id: int, start_date: date, end_date
     keys = [_key(columns[name], name) for name in group_by]
     start, end = day_range(start_date, end_date)
     conditions = [c.org_id == org_id, c.start_at >= start, c.start_at < end, c.billed.is_(True)]
+    conditions += [c[name] == value for name, value in only.items()]
     if account_id is not None:
         conditions.append(c.account_id == account_id)
     measures = [

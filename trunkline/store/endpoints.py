@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from trunkline import ids
 from trunkline.platform.query import Field, Fields
@@ -87,7 +87,7 @@ def rotate(conn: Connection, org_id: int, endpoint_id: int) -> str | None:
 
 
 def remove(conn: Connection, org_id: int, endpoint_id: int) -> bool:
-    return conn.execute(delete(endpoints).where(endpoints.c.id == endpoint_id, endpoints.c.org_id == org_id)).rowcount == 1
+    return lookup.remove(conn, endpoints, org_id, endpoint_id)
 
 
 def verify(conn: Connection, login: str, password: str):

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from functools import cache
 
 import msgspec
-from sqlalchemy import Connection, Select, Table, TextClause, bindparam, select, text
+from sqlalchemy import Connection, Select, Table, TextClause, bindparam, delete, select, text
 
 from trunkline.store.tables import organizations
 
@@ -30,6 +30,11 @@ def _by_id(table: Table) -> Select:
 def by_id(conn: Connection, table: Table, org_id: int, object_id: int):
     """The row, or None when it does not exist or belongs to another organization."""
     return conn.execute(_by_id(table), {"object_id": object_id, "org_id": org_id}).first()
+
+
+def remove(conn: Connection, table: Table, org_id: int, object_id: int) -> bool:
+    """Delete the organization's row; False when it does not exist or belongs to another."""
+    return conn.execute(delete(table).where(table.c.id == object_id, table.c.org_id == org_id)).rowcount == 1
 
 
 @cache

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from trunkline import ids
 from trunkline.platform.query import Field, Fields
+from trunkline.store import lookup
 from trunkline.store.lookup import among
 from trunkline.store.tables import cdr_quarantine as table
 
@@ -89,4 +90,4 @@ def still_unreadable(conn: Connection, entry_id: int, error: str) -> None:
 
 
 def remove(conn: Connection, org_id: int, entry_id: int) -> bool:
-    return conn.execute(table.delete().where(c.id == entry_id, c.org_id == org_id)).rowcount == 1
+    return lookup.remove(conn, table, org_id, entry_id)
