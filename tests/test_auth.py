@@ -242,11 +242,11 @@ def test_every_api_route_refuses_a_caller_without_credentials(server, guarded_ro
 def test_password_guessing_is_limited_per_client_address(tmp_path_factory, worker_id):
     """Basic auth and the OAuth password grant share one bucket per client address: wrong
     passwords are 429 after the limit, a right one too, while other addresses are unaffected."""
-    settings = settings_for("sqlite", tmp_path_factory, worker_id, login_attempts_per_minute=3)
+    settings = settings_for("sqlite", tmp_path_factory, worker_id, login_attempts_per_minute=3, trusted_proxies="127.0.0.0/8")
     uv, thread, url = start_server(settings)
     try:
         org = new_org(Server("sqlite", url, settings, bootstrap_operator(settings)))
-        guesser = {"X-Forwarded-For": "203.0.113.7"}  # uvicorn trusts the proxy header from 127.0.0.1
+        guesser = {"X-Forwarded-For": "203.0.113.7"}  # the test client plays a trusted proxy
         with httpx.Client(base_url=url, headers=guesser) as client:
             wrong = (org.admin_email, "not the password")
             assert [client.get("/api/auth/me", auth=wrong).status_code for _ in range(2)] == [401, 401]
@@ -258,6 +258,35 @@ def test_password_guessing_is_limited_per_client_address(tmp_path_factory, worke
         with httpx.Client(base_url=url, headers={"X-Forwarded-For": "198.51.100.9"}) as other:
             assert other.get("/api/auth/me", auth=(org.admin_email, org.admin_password)).status_code == 200
         assert org.client.get("/api/auth/me").status_code == 200  # tokens are not password checks
+        org.client.close()
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+
+
+def test_an_unknown_email_costs_a_password_check_like_a_wrong_password(tmp_path_factory, worker_id):
+    """No user enumeration by timing: with real argon2 parameters, Basic auth and the password
+    grant answer an unknown email no faster than a wrong password (it was 5 ms against 285 ms)."""
+    settings = settings_for("sqlite", tmp_path_factory, worker_id, argon2_fast=False)
+    uv, thread, url = start_server(settings)
+    try:
+        org = new_org(Server("sqlite", url, settings, bootstrap_operator(settings)))
+
+        def slowest_of_fastest(email: str, grant: bool) -> float:
+            times = []
+            for _ in range(3):
+                if grant:
+                    response = httpx.post(f"{url}/api/oauth/token", data={"grant_type": "password", "username": email, "password": "wrong"})
+                else:
+                    response = httpx.get(f"{url}/api/auth/me", auth=(email, "wrong"))
+                assert response.status_code == 401
+                times.append(response.elapsed.total_seconds())
+            return min(times)
+
+        for grant in (False, True):
+            wrong_password = slowest_of_fastest(org.admin_email, grant)
+            unknown_email = slowest_of_fastest("nobody-" + org.admin_email, grant)
+            assert unknown_email > 0.5 * wrong_password, (grant, unknown_email, wrong_password)
         org.client.close()
     finally:
         uv.should_exit = True

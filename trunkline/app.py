@@ -12,6 +12,7 @@ from trunkline.dialer import Dispatcher, make_dialer
 from trunkline.platform import errors, openapi
 from trunkline.platform.auth import Authenticator
 from trunkline.platform.body import BodyDecodingMiddleware
+from trunkline.platform.clients import ClientAddressMiddleware, networks
 from trunkline.platform.credentials import Passwords
 from trunkline.platform.ratelimit import RateLimiter
 from trunkline.platform.requestlog import RequestLogMiddleware, RequestLogWriter
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES}, raw_paths=frozenset({f"{API}/endpoint/cdr"}))
     app.add_middleware(RequestLogMiddleware, writer=writer)
+    app.add_middleware(ClientAddressMiddleware, trusted=networks(settings.trusted_proxies))  # outermost: everyone reads the address it sets
     app.openapi = lambda: openapi.build(app)
     return app
 

@@ -89,6 +89,7 @@ def serve(
         http="httptools",
         access_log=False,
         log_level="info",
+        proxy_headers=False,  # forwarding headers are read by the app, from TRUNKLINE_TRUSTED_PROXIES only
     )
 
 

@@ -8,8 +8,10 @@ that many stateless workers share data and limits.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from trunkline.platform.clients import networks
 
 # FreeSWITCH originate arguments for rapid-response calls (see trunkline.dialer.freeswitch_esl).
 DEFAULT_DIAL_STRING = "{origination_caller_id_number=$account_id}sofia/gateway/default/$callee '&speak(flite|kal|$text)'"
@@ -33,6 +35,9 @@ class Settings(BaseSettings):
     endpoint_push_limit: int = Field(
         default=12_000, ge=1, description="CDR pushes per minute per endpoint, unless the endpoint sets its own"
     )
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated proxy addresses or CIDRs whose X-Forwarded-For / Forwarded is believed"
+    )
     login_attempts_per_minute: int = Field(
         default=60, ge=1, description="Password checks (Basic auth, OAuth password grant) per minute per client address"
     )
@@ -52,6 +57,12 @@ class Settings(BaseSettings):
         default=DEFAULT_DIAL_STRING, description="originate arguments; $callee, $text, $account_id, $id are filled in"
     )
     esl_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for the event socket")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        networks(value)  # a bad entry stops the server at start, naming it
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -56,9 +56,16 @@ class Passwords:
 
     def __init__(self, fast: bool = False) -> None:
         self._hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1) if fast else PasswordHasher()
+        self._decoy = self._hasher.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
+
+    def verify_nobody(self, password: str) -> bool:
+        """The work of a real check against no user, so an unknown email answers as slowly as a
+        wrong password and cannot be told apart by timing. Always False."""
+        self.verify(self._decoy, password)
+        return False
 
     def verify(self, password_hash: str, password: str) -> bool:
         try:
