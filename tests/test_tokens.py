@@ -212,3 +212,14 @@ def test_ip_allow_list(same_org, allowed, status):
 def test_allow_list_is_stored_normalised(org):
     token_id, _ = make_token(org.client, ["*"], allowed_ips=[" 192.168.1.7/24 ", "2001:db8::1"])
     assert org.client.get(f"/api/tokens/{token_id}").json()["allowed_ips"] == ["192.168.1.0/24", "2001:db8::1/128"]
+
+
+def test_revoking_needs_every_scope_of_the_token_revoked(org):
+    admin_id, _ = make_token(org.client, ["*"])
+    reader_id, _ = make_token(org.client, ["calls.read"])
+    _, revoker = make_token(org.client, ["tokens.delete", "calls.read"])
+    with org.server.client(revoker) as client:
+        assert_error(client.delete(f"/api/tokens/{admin_id}"), 403)
+        assert client.delete(f"/api/tokens/{reader_id}").status_code == 200
+    assert org.client.get(f"/api/tokens/{admin_id}").json()["revoked_at"] is None
+    assert org.client.get(f"/api/tokens/{reader_id}").json()["revoked_at"] is not None

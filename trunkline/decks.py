@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from trunkline.platform.csvout import stream_csv
 from trunkline.money import PLACES, SCALE, from_units
 from trunkline.schemas.call_rates import CSV_COLUMNS, INT32, MONEY_FIELDS, CallRateCreate, RateType
 from trunkline.store.call_rates import to_row
@@ -252,18 +253,7 @@ def read_bytes(data: bytes, progress: Callable[[int], None] | None = None) -> De
 
 def write(rows: Iterable[Any]) -> Iterator[str]:
     """CSV text, in chunks, for stored rate rows (money rendered with five places)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for index, row in enumerate(rows, start=1):
-        writer.writerow(
-            [
-                from_units(getattr(row, name)) if name in MONEY_FIELDS else ("" if getattr(row, name) is None else getattr(row, name))
-                for name in CSV_COLUMNS
-            ]
-        )
-        if index % 2000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return stream_csv(
+        CSV_COLUMNS,
+        ([from_units(getattr(row, name)) if name in MONEY_FIELDS else getattr(row, name) for name in CSV_COLUMNS] for row in rows),
+    )

@@ -1,8 +1,6 @@
 """`/api/reports/call-data` (seed 002): call counts, billed seconds and cost, grouped."""
 
-import csv
 import functools
-import io
 from datetime import date
 from typing import Annotated
 
@@ -13,6 +11,7 @@ from pydantic import Field
 
 from trunkline.money import from_units
 from trunkline.platform.auth import Principal, caller
+from trunkline.platform.csvout import stream_csv
 from trunkline.platform.errors import ApiError, invalid, missing
 from trunkline.platform.resources import Database
 from trunkline.platform.responses import done
@@ -102,13 +101,4 @@ def _row_type(columns: tuple[str, ...]) -> type[msgspec.Struct]:
 
 
 def _csv(columns: tuple[str, ...], data: list[msgspec.Struct]):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for index, row in enumerate(data, start=1):
-        writer.writerow(msgspec.structs.astuple(row))
-        if index % 2000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return stream_csv(columns, map(msgspec.structs.astuple, data))

@@ -53,12 +53,20 @@ async def get_token(id: str, db: Database, who: Reader):
     return item(present_token(await fetch_one(db, tokens, who.org_id, id, "Token")))
 
 
-@router.delete("/{id}", response_model=Done, summary="Revoke an API token", description="Takes effect at once.")
+@router.delete(
+    "/{id}",
+    response_model=Done,
+    summary="Revoke an API token",
+    description="Takes effect at once. The revoking credential must hold every scope of the token it revokes.",
+)
 def revoke_token(id: str, request: Request, db: Database, who: Annotated[Principal, caller("tokens.delete")]):
     token_id = object_id(id, "Token")
     with db.begin() as conn:
-        if lookup.by_id(conn, tokens, who.org_id, token_id) is None:
+        row = lookup.by_id(conn, tokens, who.org_id, token_id)
+        if row is None:
             raise not_found("Token")
+        if not scopes.covers(who.scopes, frozenset(row.scopes)):
+            raise ApiError(403, "Revoking a token needs every scope it holds")
         identity.revoke_token(conn, who.org_id, token_id)
     request.app.state.authenticator.forget(token_id=token_id)
     return done()
