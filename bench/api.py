@@ -42,7 +42,7 @@ HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
 TARGET = 0.35
 FILTER = "startswith(prefix, '44') and price_1 gt 0.01"
-UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning", "--no-proxy-headers"]
+UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning", "--no-proxy-headers", "--no-server-header"]
 
 
 def bare_app() -> Starlette:

@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Telecom platform API: rate decks, call rating, call-data reports, scoped credentials.",
         openapi_url=f"{API}/openapi.json",
-        docs_url=f"{API}/docs",
+        docs_url=None,  # served by openapi.install_docs, with Swagger UI's assets from the package
         swagger_ui_oauth2_redirect_url=f"{API}/docs/oauth2-redirect",  # under the base path, like the docs
         redoc_url=None,
         default_response_class=JSONResponse,
@@ -59,13 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLogMiddleware, writer=writer)
     app.add_middleware(ClientAddressMiddleware, trusted=networks(settings.trusted_proxies))  # outermost: everyone reads the address it sets
     app.openapi = lambda: openapi.build(app)
+    openapi.install_docs(app, f"{API}/docs")
     return app
 
 
 def prepare(settings: Settings) -> None:
     """Create the data directory and bring the schema up to date."""
     if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(settings.sqlalchemy_url)
     try:
         migrate(engine)

@@ -16,6 +16,7 @@ the balances of those accounts by the change in cost, so a call is paid for exac
 """
 
 import fcntl
+import os
 import operator
 import sqlite3
 import threading
@@ -318,7 +319,7 @@ def _writing(conn: Connection, org_id: int, alone: bool = False) -> Iterator[Non
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(%s, %s)", _ingest_lock(org_id))
         yield
         return
-    with open(f"{conn.engine.url.database}-ingest.lock", "a") as turn:
+    with open(os.open(f"{conn.engine.url.database}-ingest.lock", os.O_CREAT | os.O_WRONLY, 0o600)) as turn:
         fcntl.flock(turn, fcntl.LOCK_EX)  # released when the file is closed
         yield
 

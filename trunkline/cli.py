@@ -90,6 +90,7 @@ def serve(
         access_log=False,
         log_level="info",
         proxy_headers=False,  # forwarding headers are read by the app, from TRUNKLINE_TRUSTED_PROXIES only
+        server_header=False,
     )
 
 

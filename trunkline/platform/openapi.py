@@ -6,9 +6,14 @@ validation schema), the headers every response carries, and the form encodings t
 body middleware accepts wherever JSON is.
 """
 
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -171,3 +176,26 @@ def build(app: FastAPI) -> dict[str, Any]:
             models.pop(name, None)
     app.openapi_schema = schema
     return schema
+
+
+def install_docs(app: FastAPI, path: str) -> None:
+    """Swagger UI at `path`, its script and stylesheet served from the installed package
+    (fastapi-offline ships Swagger UI 5, which reads OpenAPI 3.1), so the page works offline."""
+    assets = f"{path}/assets"
+    app.mount(assets, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")
+
+    async def swagger_ui(request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} - API docs",
+            oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png",
+        )
+
+    async def oauth2_redirect(request) -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    app.add_route(path, swagger_ui, include_in_schema=False)
+    app.add_route(app.swagger_ui_oauth2_redirect_url, oauth2_redirect, include_in_schema=False)

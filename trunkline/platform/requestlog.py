@@ -125,7 +125,8 @@ def _write(connection: Connection, rows: list[dict]) -> None:
 
 
 class RequestLogMiddleware:
-    """Outermost middleware: assigns the guid, adds headers, turns crashes into a clean 500."""
+    """Outermost middleware: assigns the guid, adds headers (the guid, `nosniff` on every answer,
+    `Cache-Control: no-store` on authenticated ones), turns crashes into a clean 500."""
 
     def __init__(self, app: ASGIApp, writer: RequestLogWriter) -> None:
         self.app = app
@@ -150,6 +151,9 @@ class RequestLogMiddleware:
                 response_started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", guid.encode()))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                if "principal" in state and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))  # an organization's data stays out of shared caches
                 headers.extend(state.get("extra_headers", ()))
                 message["headers"] = headers
             elif message["type"] == "http.response.body" and not message.get("more_body", False) and not recorded:

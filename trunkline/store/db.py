@@ -5,15 +5,25 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works: every worker that starts takes this PostgreSQL lock while it migrates.
 _MIGRATION_LOCK = 7_385_245_114
 
 
+def private_file(path: str | Path) -> None:
+    """Create `path` readable and writable by the owner only (0600), or make it so. SQLite gives
+    its -wal and -shm files the database file's mode."""
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and Path(database).parent.is_dir():
+            private_file(database)
         # A pool as large as the threadpool (40): overflow connections would be opened,
         # given their pragmas and closed again on every request under load.
         engine = create_engine(
