@@ -10,7 +10,8 @@ from trunkline.billing import DeckCache
 from trunkline.config import Settings
 from trunkline.dialer import Dispatcher, make_dialer
 from trunkline.platform import errors, openapi
-from trunkline.platform.auth import Authenticator
+from trunkline.platform.auth import AuthenticateFirstMiddleware, Authenticator
+from trunkline.platform.bodylimit import BodyLimitMiddleware
 from trunkline.platform.body import BodyDecodingMiddleware
 from trunkline.platform.clients import ClientAddressMiddleware, networks
 from trunkline.platform.credentials import Passwords
@@ -55,7 +56,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     mount(app, ROUTERS)
     errors.install(app)
+    # Last added runs first: client address, request log, authentication, body limit, body decoding.
     app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES}, raw_paths=frozenset({f"{API}/endpoint/cdr"}))
+    uploads = frozenset({f"{API}/calls", f"{API}/call_rates/import", f"{API}/endpoint/cdr"})
+    app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, upload=settings.max_upload_bytes, upload_paths=uploads)
+    app.add_middleware(AuthenticateFirstMiddleware, prefix=API, public=frozenset({f"{API}/oauth/token", f"{API}/endpoint/cdr"}))
     app.add_middleware(RequestLogMiddleware, writer=writer)
     app.add_middleware(ClientAddressMiddleware, trusted=networks(settings.trusted_proxies))  # outermost: everyone reads the address it sets
     app.openapi = lambda: openapi.build(app)

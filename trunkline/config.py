@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     endpoint_push_limit: int = Field(
         default=12_000, ge=1, description="CDR pushes per minute per endpoint, unless the endpoint sets its own"
     )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body on most routes; 413 beyond")
+    max_upload_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="Largest body for deck imports, CDR batches and switch pushes; 413 beyond"
+    )
     trusted_proxies: str = Field(
         default="", description="Comma-separated proxy addresses or CIDRs whose X-Forwarded-For / Forwarded is believed"
     )

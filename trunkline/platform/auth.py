@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trunkline.config import Settings
 from trunkline.platform import credentials, scopes
-from trunkline.platform.errors import ApiError
+from trunkline.platform.errors import ApiError, error_response
 from trunkline.platform.ratelimit import RateLimiter
 from trunkline.store import endpoints, identity
 
@@ -187,10 +187,38 @@ CREDENTIAL_SCHEMES = (
 )
 
 
+class AuthenticateFirstMiddleware:
+    """Authenticate a request that carries a body before anything reads it: an unauthenticated
+    client must not make the server read (and hold) a large body only to be told 401. The
+    principal is kept for the route's `authorize`, which checks scopes and rate limits as
+    usual. Routes whose body is itself the credential (`public`) are left to the route."""
+
+    def __init__(self, app, prefix: str, public: frozenset[str]) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.public = public
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["path"] not in self.public and _has_body(scope):
+            request = Request(scope)
+            state = scope.setdefault("state", {})
+            try:
+                state["authenticated"] = await request.app.state.authenticator.authenticate(request)
+            except ApiError as error:
+                await error_response(error, state)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _has_body(scope) -> bool:
+    headers = dict(scope["headers"])
+    return headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+
+
 async def authorize(request: Request, security_scopes: SecurityScopes) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    principal = await authenticator.authenticate(request)
     state = request.scope["state"]
+    principal = state.get("authenticated") or await authenticator.authenticate(request)
     state["principal"] = principal
     method = request.method
     per_minute = principal.rate_limit_get if method in ("GET", "HEAD") else principal.rate_limit_other

@@ -23,7 +23,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trunkline.platform.errors import ApiError, error_response
 
-MAX_BODY = 100 * 1024 * 1024
 META_PARAMS = {"_method", "access_token"}
 OVERRIDABLE = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 BODY_VERBS = {"POST", "PUT", "PATCH"}
@@ -38,16 +37,13 @@ def _is_json(media_type: str) -> bool:
 
 
 async def _read(receive: Receive) -> bytes:
-    chunks, size = [], 0
+    """The whole body (its size is capped by BodyLimitMiddleware as it streams in)."""
+    chunks = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ApiError(400, "Client disconnected while sending the body")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError(413, f"Request body larger than {MAX_BODY // (1024 * 1024)} MiB")
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 
@@ -129,6 +125,9 @@ class BodyDecodingMiddleware:
             return
         try:
             scope, receive = await self._normalise(scope, receive)
+        except HTTPException as error:  # the body limit, while the body streams in
+            await error_response(ApiError(error.status_code, error.detail), scope.setdefault("state", {}))(scope, receive, send)
+            return
         except ApiError as error:
             await error_response(error, scope.setdefault("state", {}))(scope, receive, send)
             return
