@@ -92,3 +92,16 @@ def test_cli_import_with_progress(server, tmp_path):
     with server.client(server.operator_token) as operator:
         found = operator.get("/api/call_rates", params={"filter": "prefix ge '7000' and prefix le '8199'", "top": 1}).json()
         assert found["count"] == 1200
+
+
+def test_a_raw_csv_body_and_columns_left_out(org):
+    minimal = "prefix,type,interval_1,interval_n,price_1,price_n,description\n44,INTERNATIONAL,60,6,0.012,0.012,UK\n49,INTERNATIONAL,60,60,0.02,0.02,Germany\n"
+    response = org.client.post("/api/call_rates/import", content=minimal, headers={"content-type": "text/csv"})
+    assert response.status_code == 200, response.text
+    assert response.json()["inserted"] == 2
+    uk = org.client.get("/api/call_rates", params={"filter": "prefix eq '44'"}).json()["items"][0]
+    assert (uk["free_seconds"], uk["grace_period"], uk["connect_fee"], uk["postcall_surcharge"]) == (0, 0, 0, 0)
+    replaced = org.client.post("/api/call_rates/import?mode=replace", content=minimal.splitlines()[0] + "\n1,LOCAL,60,60,0.001,0.001,US\n", headers={"content-type": "text/csv"})
+    assert replaced.status_code == 200 and org.client.get("/api/call_rates").json()["count"] == 1
+    bad = org.client.post("/api/call_rates/import", content="prefix,price_1\n44,0.1\n", headers={"content-type": "text/csv"})
+    assert bad.status_code == 422 and "missing columns: interval_1, interval_n, price_n" in bad.json()["rowErrors"][0]["reason"]

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from trunkline import cdrs, ids
-from trunkline.api import ROUTERS
+from trunkline.api import ROUTERS, call_rates
 from trunkline.billing import DeckCache
 from trunkline.config import Settings
 from trunkline.dialer import Dispatcher, make_dialer
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount(app, ROUTERS)
     errors.install(app)
     # Last added runs first: client address, request log, authentication, body limit, body decoding.
-    app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES}, raw_paths=frozenset({f"{API}/endpoint/cdr"}))
+    app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES, f"{API}/call_rates/import": call_rates.MEDIA_TYPES}, raw_paths=frozenset({f"{API}/endpoint/cdr"}))
     uploads = frozenset({f"{API}/calls", f"{API}/call_rates/import", f"{API}/endpoint/cdr"})
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, upload=settings.max_upload_bytes, upload_paths=uploads)
     app.add_middleware(AuthenticateFirstMiddleware, prefix=API, public=frozenset({f"{API}/oauth/token", f"{API}/endpoint/cdr"}))

@@ -21,11 +21,10 @@ from typing import Annotated, Any
 import msgspec
 from pydantic import TypeAdapter, ValidationError
 
-from trunkline.platform.errors import ApiError
+from trunkline.platform.errors import ApiError, listed, some
 from trunkline.schemas.calls import CallIn, Direction, Leg
 
 MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv")
-MAX_REPORTED = 1000
 _one = TypeAdapter(CallIn)
 _many = TypeAdapter(list[CallIn])
 
@@ -138,11 +137,7 @@ def _settle(cdr: Cdr) -> bool:
 
 
 def _rejected(problems: list[dict[str, str]]) -> ApiError:
-    return ApiError(
-        422,
-        f"{len(problems)} problem(s) in the batch; nothing was stored",
-        invalidInputVars=problems[:MAX_REPORTED],
-    )
+    return ApiError(422, f"{len(problems)} problem(s) in the batch; nothing was stored", **listed(problems))
 
 
 def _ndjson(body: bytes) -> list[CallIn]:
@@ -165,16 +160,19 @@ def _csv(body: bytes) -> list[CallIn]:
     except UnicodeDecodeError as exc:
         raise ApiError(400, f"CSV is not UTF-8: {exc}") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    unknown = [name for name in reader.fieldnames or [] if name not in CallIn.model_fields]
-    if unknown:
-        raise ApiError(422, f"Unknown CSV columns: {', '.join(unknown)}", invalidInputVars=[{"name": name, "reason": "unknown column"} for name in unknown])
-    calls, problems = [], []
-    for record in reader:
-        values: dict[str, Any] = {key: value for key, value in record.items() if key is not None and value not in ("", None)}
-        try:
-            calls.append(_one.validate_python(values))
-        except ValidationError as exc:
-            problems += _problems(exc, f"line {reader.line_num}")
+    try:
+        unknown = [name for name in reader.fieldnames or [] if name not in CallIn.model_fields]
+        if unknown:
+            raise ApiError(422, f"Unknown CSV columns: {some(unknown)}", **listed([{"name": name, "reason": "unknown column"} for name in unknown]))
+        calls, problems = [], []
+        for record in reader:
+            values: dict[str, Any] = {key: value for key, value in record.items() if key is not None and value not in ("", None)}
+            try:
+                calls.append(_one.validate_python(values))
+            except ValidationError as exc:
+                problems += _problems(exc, f"line {reader.line_num}")
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        raise ApiError(400, f"Malformed CSV after line {reader.line_num}: {exc}") from None
     if problems:
         raise _rejected(problems)
     return calls

@@ -19,12 +19,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from trunkline.platform.csvout import stream_csv
+from trunkline.platform.errors import MAX_LISTED, some
 from trunkline.money import PLACES, SCALE, from_units
 from trunkline.schemas.call_rates import CSV_COLUMNS, INT32, MONEY_FIELDS, CallRateCreate, RateType
 from trunkline.store.call_rates import to_row
 
+# Columns a deck file may leave out: each is 0 for every row (no free seconds, no grace period,
+# no connect fee, no surcharge), as most carriers' price lists have none of them.
+ZERO_BY_DEFAULT = {"free_seconds": "0", "grace_period": "0", "connect_fee": "0", "postcall_surcharge": "0"}
 REQUIRED = tuple(name for name, info in CallRateCreate.model_fields.items() if info.is_required())
-MAX_REPORTED = 10_000
+REQUIRED_COLUMNS = tuple(name for name in REQUIRED if name not in ZERO_BY_DEFAULT)
 
 # Validating 300,000 rows one by one through the model takes most of an import, so
 # values written plainly (ASCII digits, no surrounding spaces, money with at most five
@@ -176,7 +180,7 @@ class DeckRead:
 
     def fail(self, error: RowError) -> None:
         self.error_count += 1
-        if len(self.errors) < MAX_REPORTED:
+        if len(self.errors) < MAX_LISTED:
             self.errors.append(error)
 
 
@@ -184,14 +188,24 @@ def read(lines: Iterable[str], progress: Callable[[int], None] | None = None) ->
     """Validate a CSV deck; rows come back as column values (integer money units)."""
     result = DeckRead(rows=[], errors=[])
     reader = csv.reader(lines)
+    try:
+        return _read(reader, result, progress)
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit
+        result.fail(RowError(reader.line_num + 1, None, f"malformed CSV: {exc}"))
+        return result
+
+
+def _read(reader, result: DeckRead, progress: Callable[[int], None] | None) -> DeckRead:
     header = [name.strip().lower() for name in next(reader, [])]
+    padding = [ZERO_BY_DEFAULT[name] for name in ZERO_BY_DEFAULT if header and name not in header]
+    header += [name for name in ZERO_BY_DEFAULT if header and name not in header]
     unknown = [name for name in header if name not in CSV_COLUMNS]
-    absent = [name for name in REQUIRED if name not in header]
+    absent = [name for name in REQUIRED_COLUMNS if name not in header]
     if unknown or absent or not header:
         reason = "; ".join(
             part
             for part in (
-                f"unknown columns: {', '.join(unknown)}" if unknown else "",
+                f"unknown columns: {some(unknown)}" if unknown else "",
                 f"missing columns: {', '.join(absent)}" if absent else "",
                 "empty file" if not header else "",
             )
@@ -202,7 +216,7 @@ def read(lines: Iterable[str], progress: Callable[[int], None] | None = None) ->
     first_line: dict[str, int] = {}
     chunk: list[tuple[int, list[str]]] = []
     for count, cells in enumerate(reader, start=1):
-        chunk.append((reader.line_num, cells))
+        chunk.append((reader.line_num, cells + padding if padding and any(cell.strip() for cell in cells) else cells))
         if count % CHUNK == 0:
             _read_chunk(header, chunk, first_line, result)
             chunk = []

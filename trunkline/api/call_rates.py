@@ -3,12 +3,14 @@
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import File, Form, Query, Request, UploadFile
+from fastapi import Query, Request
+from starlette.datastructures import UploadFile
+from starlette.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from trunkline import billing, decks
 from trunkline.platform.auth import Principal, caller
-from trunkline.platform.errors import ApiError, not_found
+from trunkline.platform.errors import ApiError, invalid, not_found
 from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id, utcnow
 from trunkline.platform.responses import created, done, item
@@ -55,20 +57,59 @@ class ImportResult(Output):
     total: int
 
 
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "CSV with a header row of call-rate field names"},
+                    "mode": {"type": "string", "enum": [mode.value for mode in ImportMode], "default": "merge"},
+                },
+            }
+        },
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
+MEDIA_TYPES = ("text/csv",)  # read by the route itself (app.py raw_bodies)
+
+
 @router.post(
     "/import",
     response_model=ImportResult,
     summary="Import a CSV rate deck",
-    description="All or nothing: any bad row rejects the whole file (422) and lists every bad row "
-    "with its line number. `merge` upserts by prefix; `replace` swaps the whole deck.",
+    description="All or nothing: any bad row rejects the whole file (422) and lists the bad rows with their line "
+    "numbers. Send the file as the multipart field `file`, or the CSV itself as a `text/csv` body with `mode` in the "
+    "query. `merge` upserts by prefix; `replace` swaps the whole deck. The columns free_seconds, grace_period, "
+    "connect_fee and postcall_surcharge may be left out (0 for every row).",
+    openapi_extra={"requestBody": IMPORT_BODY},
 )
-def import_call_rates(
-    file: Annotated[UploadFile, File(description="CSV with a header row of call-rate field names")],
+async def import_call_rates(
+    request: Request,
     db: Database,
     who: Annotated[Principal, caller("call_rates.create")],
-    mode: Annotated[ImportMode, Form()] = ImportMode.merge,
+    mode: Annotated[ImportMode, Query(description="With a text/csv body; a multipart body sends mode as a field")] = ImportMode.merge,
 ):
-    deck = decks.read_bytes(file.file.read())
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "text/csv":
+        data = await request.body()
+    else:
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(400, "Missing required parameters: file", code="MISSING_REQUIRED_PARAMS", missingInputVars=["file"])
+        data = await upload.read()
+        sent = form.get("mode")
+        if sent is not None:
+            if sent not in ImportMode.__members__:
+                raise invalid([{"name": "mode", "reason": f"one of {', '.join(ImportMode)}"}])
+            mode = ImportMode(sent)
+    return await run_in_threadpool(_import, data, mode, db, who.org_id)
+
+
+def _import(data: bytes, mode: ImportMode, db, org_id: int):
+    deck = decks.read_bytes(data)
     if deck.error_count:
         raise ApiError(
             422,
@@ -79,7 +120,7 @@ def import_call_rates(
             rowErrorCount=deck.error_count,
         )
     with db.begin() as conn:
-        inserted, updated = store.load(conn, who.org_id, deck.rows, mode is ImportMode.replace, utcnow())
+        inserted, updated = store.load(conn, org_id, deck.rows, mode is ImportMode.replace, utcnow())
     return done(inserted=inserted, updated=updated, total=len(deck.rows))
 
 

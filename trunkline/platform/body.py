@@ -131,6 +131,9 @@ class BodyDecodingMiddleware:
         except ApiError as error:
             await error_response(error, scope.setdefault("state", {}))(scope, receive, send)
             return
+        except RecursionError:  # a body nested deeper than it can be decoded or re-encoded
+            await error_response(ApiError(400, "Malformed body: nested too deeply"), scope.setdefault("state", {}))(scope, receive, send)
+            return
         await self.app(scope, receive, send)
 
     async def _normalise(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
@@ -207,6 +210,8 @@ class BodyDecodingMiddleware:
     def _json_object(raw: bytes) -> dict[str, object]:
         try:
             value = json.loads(raw, parse_float=Decimal)
+        except RecursionError:
+            raise ApiError(400, "Malformed JSON body: nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"Malformed JSON body: {exc}") from None
         if not isinstance(value, dict):

@@ -62,6 +62,20 @@ def missing(names: Iterable[str]) -> ApiError:
     )
 
 
+MAX_LISTED = 100  # an error names at most this many things, and counts the rest
+
+
+def some(names: list[str]) -> str:
+    """Names for a message, at most MAX_LISTED of them, and how many more there are."""
+    shown = ", ".join(names[:MAX_LISTED])
+    return shown if len(names) <= MAX_LISTED else f"{shown} and {len(names) - MAX_LISTED:,} more"
+
+
+def listed(problems: list[dict[str, str]]) -> dict:
+    """`invalidInputVars` for an error body: the first MAX_LISTED problems, and their count."""
+    return {"invalidInputVars": problems[:MAX_LISTED], "invalidInputCount": len(problems)}
+
+
 def invalid(problems: list[dict[str, str]]) -> ApiError:
     summary = "; ".join(f"{p['name']}: {p['reason']}" for p in problems)
     return ApiError(422, f"Invalid parameters: {summary}", invalidInputVars=problems)

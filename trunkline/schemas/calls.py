@@ -138,9 +138,12 @@ class PushResult(IngestResult):
     quarantine_ids: list[ApiId]
 
 
+LAST_DAY = date(9999, 12, 30)  # the day after must still be a date
+
+
 class Rerate(Input):
-    start_date: date
-    end_date: date = Field(description="Inclusive")
+    start_date: Annotated[date, Field(le=LAST_DAY)]
+    end_date: Annotated[date, Field(le=LAST_DAY, description="Inclusive")]
     account_id: Text64 | None = None
 
 
