@@ -130,9 +130,8 @@ def test_update_by_each_verb(org, method):
     assert_error(org.client.patch(f"/api/accounts/{account_id}", json={"currency": "eur"}), 422)
 
 
-def test_delete_takes_the_ledger_along(org):
+def test_delete_an_account_without_history(org):
     account_id = create(org)
-    credit(org, account_id, 5)
     assert org.client.delete(f"/api/accounts/{account_id}").json()["success"] is True
     assert_error(org.client.get(f"/api/accounts/{account_id}"), 404)
     assert_error(org.client.get(f"/api/accounts/{account_id}/transactions"), 404)
@@ -478,3 +477,13 @@ def engine_rate(fields: dict) -> Rate:
 def test_max_seconds_matches_brute_force(fields, available, cap):
     expected = brute_max_seconds(fields, Decimal(available).scaleb(-5), cap)
     assert max_seconds(engine_rate(fields), available, cap) == expected
+
+
+def test_an_account_with_history_is_not_deleted(org):
+    fresh = org.client.post("/api/accounts", json={"account_id": "EMPTY", "name": "No history"}).json()["id"]
+    assert org.client.delete(f"/api/accounts/{fresh}").status_code == 200
+    funded = org.client.post("/api/accounts", json={"account_id": "FUNDED", "name": "Topped up"}).json()["id"]
+    assert org.client.post(f"/api/accounts/{funded}/credit", json={"amount": "5"}).status_code == 200
+    error = org.client.delete(f"/api/accounts/{funded}")
+    assert error.status_code == 409 and error.json()["errorCode"] == "ACCOUNT_HAS_HISTORY"
+    assert org.client.get(f"/api/accounts/{funded}/transactions").json()["count"] == 1

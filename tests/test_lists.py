@@ -274,3 +274,40 @@ def test_injection_looking_values_are_just_values(lister, param, value):
 def test_other_organizations_rates_are_never_listed(lister, org):
     assert listing(org)["count"] == 0
     assert listing(org, filter="prefix eq '44'", search="zone")["count"] == 0
+
+
+def _is_array(field: dict) -> bool:
+    return field.get("type") == "array" or any(option.get("type") == "array" for option in field.get("anyOf", []))
+
+
+def _list_routes(document) -> list[tuple[str, list[str]]]:
+    """(path, the fields each item shows) for every list route without path parameters."""
+    schemas = document["components"]["schemas"]
+    found = []
+    for path, item in document["paths"].items():
+        get = item.get("get")
+        if not get or "{" in path:
+            continue
+        ref = get["responses"]["200"]["content"].get("application/json", {}).get("schema", {}).get("$ref", "")
+        page = schemas.get(ref.rsplit("/", 1)[-1], {})
+        if "items" not in page.get("properties", {}):
+            continue
+        model = schemas[page["properties"]["items"]["items"]["$ref"].rsplit("/", 1)[-1]]
+        found.append((path, [name for name, field in model["properties"].items() if not _is_array(field)]))  # lists are not ordered
+    return found
+
+
+def test_every_field_a_list_shows_can_be_sorted_and_filtered_under_its_name(org):
+    document = org.client.get("/api/openapi.json").json()
+    routes = dict(_list_routes(document))
+    assert {"/api/calls", "/api/call_rates", "/api/accounts", "/api/endpoints", "/api/cdr_quarantine", "/api/tokens"} <= set(routes)
+    refused = []
+    for path, fields in routes.items():
+        if path == "/api/products":  # a fixed catalog: paged, searched and filtered by `enabled` only
+            continue
+        for name in fields:
+            for params in ({"orderby": name}, {"filter": f"{name} eq null"}):
+                response = org.client.get(path, params=params)
+                if response.status_code != 200:
+                    refused.append((path, params, response.json()["message"]))
+    assert refused == [], "\n".join(map(str, refused))

@@ -171,3 +171,22 @@ def test_purge_from_the_cli(server, org, engine):
     result = CliRunner().invoke(cli, ["requests", "purge"], env={**env, "TRUNKLINE_REQUEST_LOG_DAYS": "4"})
     assert result.exit_code == 0, result.output
     assert stored_rows(engine, five_days) == [] and stored_rows(engine, fresh)
+
+
+def test_the_operator_finds_a_request_that_failed_authentication(server, org):
+    refused = httpx.get(f"{server.url}/api/calls", headers={"Authorization": "Bearer tl_nonsense"})
+    guid = refused.headers["x-request-id"]
+    assert org.client.get(f"/api/requests/{guid}").status_code == 404  # a customer sees its own requests only
+    with server.client(server.operator_token) as operator:
+        record = operator.get(f"/api/requests/{guid}").json()
+    assert (record["status"], record["organization_id"], record["path"]) == (401, None, "/api/calls")
+    assert record["created_at"].endswith("Z")
+
+
+def test_rated_at_and_status_filter_and_sort(org):
+    org.client.post("/api/call_rates", json={"prefix": "44", "type": "INTERNATIONAL", "free_seconds": 0, "grace_period": 0, "interval_1": 60,
+                                             "interval_n": 6, "connect_fee": 0, "postcall_surcharge": 0, "price_1": 0.01, "price_n": 0.01})
+    for call_id, callee in (("c1", "441"), ("c2", "999")):
+        org.client.post("/api/calls", json={"call_id": call_id, "callee": callee, "start": "2024-05-01T10:00:00Z", "duration": 60, "billsec": 60})
+    unrated = org.client.get("/api/calls", params={"filter": "status eq 'unrated'", "orderby": "rated_at desc"}).json()["items"]
+    assert [call["call_id"] for call in unrated] == ["c2"]

@@ -109,11 +109,15 @@ update_routes(
     "/{id}",
     response_model=Done,
     summary="Delete an account",
-    description="Deletes its ledger too. Calls keep their account_id and are no longer charged to anyone.",
+    description="Only an account without history: one with ledger entries (top-ups, adjustments, charged calls) "
+    "is refused with 409, so the ledger and the calls charged to it are never lost.",
 )
 def delete_account(id: AccountRef, db: Database, who: Annotated[Principal, caller("accounts.delete")]):
-    with db.begin() as conn:
-        store.remove(conn, who.org_id, _find(conn, who.org_id, id).id)
+    try:
+        with db.begin() as conn:
+            store.remove(conn, who.org_id, _find(conn, who.org_id, id).id)
+    except store.HasHistory:
+        raise ApiError(409, "This account has ledger entries or charged calls; its history is kept", code="ACCOUNT_HAS_HISTORY") from None
     return done()
 
 

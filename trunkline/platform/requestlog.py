@@ -17,7 +17,7 @@ from operator import itemgetter
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, or_, select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uuid6 import uuid7
@@ -78,12 +78,15 @@ class RequestLogWriter:
         with self.engine.begin() as connection:
             return connection.execute(delete(request_log).where(request_log.c.created_at < cutoff)).rowcount
 
-    def lookup(self, guid: str, org_id: int) -> dict | None:
+    def lookup(self, guid: str, org_id: int, anonymous: bool = False) -> dict | None:
+        """The organization's request; with `anonymous` (the operator), also one that no
+        organization made (it failed authentication)."""
         self.flush_sync()
+        owner = request_log.c.org_id == org_id
+        if anonymous:
+            owner = or_(owner, request_log.c.org_id.is_(None))
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(request_log).where(request_log.c.guid == guid, request_log.c.org_id == org_id)
-            ).first()
+            row = connection.execute(select(request_log).where(request_log.c.guid == guid, owner)).first()
         return dict(row._mapping) if row else None
 
     async def run(self) -> None:

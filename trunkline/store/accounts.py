@@ -9,17 +9,18 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, bindparam, case, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from trunkline import ids
 from trunkline.money import to_units
 from trunkline.platform.query import Field, Fields
-from trunkline.schemas.accounts import TransactionKind
+from trunkline.schemas.accounts import AccountType, TransactionKind
 from trunkline.store.lookup import among
 from trunkline.store.tables import UTCDateTime
 from trunkline.store.tables import account_transactions as ledger
 from trunkline.store.tables import accounts as table
+from trunkline.store.tables import calls
 
 c = table.c
 FIELDS = Fields(
@@ -28,8 +29,10 @@ FIELDS = Fields(
         "account_id": Field(c.account_id, "str"),
         "name": Field(c.name, "str"),
         "currency": Field(c.currency, "str"),
-        "type": Field(c.type, "str"),  # "enum" literals are upper-cased; these values are lower case
+        "type": Field(c.type, "enum", choices=tuple(AccountType)),
         "balance": Field(c.balance, "money"),
+        # what a call may spend: the balance, plus the credit limit when postpaid
+        "available": Field(case((c.type == AccountType.postpaid.value, c.balance + c.credit_limit), else_=c.balance), "money"),
         "credit_limit": Field(c.credit_limit, "money"),
         "created_at": Field(c.created_at, "datetime"),
         "updated_at": Field(c.updated_at, "datetime"),
@@ -100,8 +103,17 @@ def change(conn: Connection, org_id: int, account_ref: int, values: dict[str, An
         raise DuplicateCode(values.get("account_id")) from None
 
 
+class HasHistory(Exception):
+    """The account has ledger entries or charged calls, which must keep their account."""
+
+
 def remove(conn: Connection, org_id: int, account_ref: int) -> None:
-    """The account and its ledger (calls keep their account_id and account_ref)."""
+    """Delete an account that has no history; `HasHistory` otherwise."""
+    used = conn.execute(select(ledger.c.id).where(ledger.c.account_ref == account_ref).limit(1)).first() or conn.execute(
+        select(calls.c.id).where(calls.c.org_id == org_id, calls.c.account_ref == account_ref).limit(1)
+    ).first()
+    if used is not None:
+        raise HasHistory
     conn.execute(delete(table).where(c.id == account_ref, c.org_id == org_id))
 
 

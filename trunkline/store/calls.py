@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, Integer, String, bindparam, case, cast, func, nulls_first, select, update
 
 from trunkline.platform.query import Field, Fields
-from trunkline.schemas.calls import Direction, Leg
+from trunkline.schemas.calls import CallStatus, Direction, Leg
 from trunkline.store.lookup import among
 from trunkline.store.tables import UTCDateTime
 from trunkline.store.tables import call_totals_by_account as by_account
@@ -37,12 +37,15 @@ FIELDS = Fields(
         "leg": Field(c.leg, "enum", choices=tuple(Leg)),
         "linked_id": Field(c.linked_id, "str"),
         "billed": Field(c.billed, "bool"),
+        "status": Field(case((c.rated, "rated"), else_="unrated"), "enum", choices=tuple(CallStatus)),
         "rated": Field(c.rated, "bool"),
         "unrated_reason": Field(c.unrated_reason, "str"),
         "cost": Field(c.cost, "money"),
+        "rate_id": Field(c.rate_id, "id"),
         "prefix": Field(c.prefix, "str", digits=True),
         "rate_type": Field(c.rate_type, "enum", choices=("LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE")),
         "created_at": Field(c.created_at, "datetime"),
+        "rated_at": Field(c.rated_at, "datetime"),
     },
     search=(c.call_id, c.account_id, c.caller, c.callee),
     default_order=("start", "id"),

@@ -117,6 +117,8 @@ ORGANIZATION_FIELDS = Fields(
         "id": Field(organizations.c.id, "id"),
         "name": Field(organizations.c.name, "str"),
         "is_operator": Field(organizations.c.is_operator, "bool"),
+        "rate_limit_get": Field(organizations.c.rate_limit_get, "int"),
+        "rate_limit_other": Field(organizations.c.rate_limit_other, "int"),
         "created_at": Field(organizations.c.created_at, "datetime"),
     },
     search=(organizations.c.name,),
@@ -133,6 +135,8 @@ TOKEN_FIELDS = Fields(
     fields={
         "id": Field(tokens.c.id, "id"),
         "name": Field(tokens.c.name, "str"),
+        "hint": Field(tokens.c.hint, "str"),
+        "user_id": Field(tokens.c.user_id, "id"),
         "expires_at": Field(tokens.c.expires_at, "datetime"),
         "revoked_at": Field(tokens.c.revoked_at, "datetime"),
         "created_at": Field(tokens.c.created_at, "datetime"),

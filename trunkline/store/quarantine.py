@@ -5,7 +5,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -29,6 +29,7 @@ FIELDS = Fields(
         "status": Field(c.status, "enum", choices=(HELD, PROCESSED)),
         "received_at": Field(c.received_at, "datetime"),
         "processed_at": Field(c.processed_at, "datetime"),
+        "size": Field(func.length(c.body), "int"),
     },
     search=(c.error,),
 )
