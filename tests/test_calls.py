@@ -166,3 +166,11 @@ def test_calls_are_per_org(deck, other_org):
     call_id = deck.client.post("/api/calls", json=cdr("p1")).json()["ids"][0]
     assert_error(other_org.client.get(f"/api/calls/{call_id}"), 404)
     assert other_org.client.post("/api/calls", json=cdr("p1")).json()["stored"] == 1
+
+
+def test_breakdown_amounts_are_shown_exactly(org):
+    assert org.client.post("/api/call_rates", json=rate(prefix="44", price_1="0.01", price_n="0.01", interval_1=1, interval_n=1)).status_code == 200
+    quote = org.client.get("/api/call_rates/quote", params={"number": "441", "duration": 7}).json()
+    exact = quote["breakdown"]["exact"]
+    assert exact["first_interval_amount"] == "1/6000" and exact["rest_amount"] == "0.001" and exact["subtotal"] == "7/6000"
+    assert quote["cost"] == 0.00117  # rounded once, half up, at the end

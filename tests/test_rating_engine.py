@@ -312,3 +312,21 @@ def test_breakdown_adds_up(data):
     assert as_dict["cost"] == Decimal(b.cost_units) / 100_000
     for name in ("connect_fee", "first_interval_amount", "rest_amount", "subtotal", "surcharge_amount"):
         assert abs(Fraction(as_dict[name]) - getattr(b, name) / 100_000) <= Fraction(1, 2 * 10**12)
+
+
+@given(numerator=st.integers(min_value=0, max_value=10**15), denominator=st.integers(min_value=1, max_value=10**6))
+def test_exact_amounts_read_back_to_the_same_fraction(numerator, denominator):
+    from trunkline.money import SCALE
+    from trunkline.rating.pricing import exact
+
+    units = Fraction(numerator, denominator)
+    shown = exact(units)
+    assert Fraction(shown) == units / SCALE
+    assert ("/" in shown) == _has_other_factors((units / SCALE).denominator)  # a decimal whenever one is exact
+
+
+def _has_other_factors(number: int) -> bool:
+    for factor in (2, 5):
+        while number % factor == 0:
+            number //= factor
+    return number != 1

@@ -29,7 +29,7 @@ CALLS = [
 ]
 
 
-def row(calls: int, answered: int, unrated: int, billsec: int, cost: float, **keys) -> dict:
+def row(calls: int, answered: int, unrated: int, billsec: int, cost: float | None, **keys) -> dict:
     return {**keys, "calls": calls, "answered": answered, "unrated": unrated, "billsec": billsec, "cost": cost}
 
 
@@ -71,12 +71,12 @@ def test_by_account_type_and_prefix(calls):
         row(2, 1, 1, 30, 0.0, account_id="acct-b"),
     ]
     assert report(calls, **MAY, group_by="type") == [
-        row(1, 1, 1, 30, 0.0, type=None),
+        row(1, 1, 1, 30, None, type=None),
         row(3, 2, 0, 186, 0.0384, type="INTERNATIONAL"),
         row(1, 1, 0, 60, 0.1, type="MOBILE"),
     ]
     assert report(calls, **MAY, group_by="prefix") == [
-        row(1, 1, 1, 30, 0.0, prefix=None),
+        row(1, 1, 1, 30, None, prefix=None),
         row(3, 2, 0, 186, 0.0384, prefix="44"),
         row(1, 1, 0, 60, 0.1, prefix="447"),
     ]
@@ -88,26 +88,26 @@ def test_combined_groupings(calls):
     assert report(calls, **MAY, group_by="day,account") == [
         row(1, 1, 0, 125, 0.0252, day="2024-05-01", account_id="acct-a"),
         row(1, 1, 0, 60, 0.1, day="2024-05-02", account_id="acct-a"),
-        row(1, 1, 1, 30, 0.0, day="2024-05-02", account_id="acct-b"),
+        row(1, 1, 1, 30, None, day="2024-05-02", account_id="acct-b"),
         row(1, 1, 0, 61, 0.0132, day="2024-05-03", account_id="acct-a"),
         row(1, 0, 0, 0, 0.0, day="2024-05-03", account_id="acct-b"),
     ]
     assert report(calls, **MAY, group_by="account, type,prefix") == [
         row(2, 2, 0, 186, 0.0384, account_id="acct-a", type="INTERNATIONAL", prefix="44"),
         row(1, 1, 0, 60, 0.1, account_id="acct-a", type="MOBILE", prefix="447"),
-        row(1, 1, 1, 30, 0.0, account_id="acct-b", type=None, prefix=None),
+        row(1, 1, 1, 30, None, account_id="acct-b", type=None, prefix=None),
         row(1, 0, 0, 0, 0.0, account_id="acct-b", type="INTERNATIONAL", prefix="44"),
     ]
     # By account and prefix the report reads the calls: the same UTC days as the totals.
     assert report(calls, **MAY, group_by="day,account,prefix") == [
         row(1, 1, 0, 125, 0.0252, day="2024-05-01", account_id="acct-a", prefix="44"),
         row(1, 1, 0, 60, 0.1, day="2024-05-02", account_id="acct-a", prefix="447"),
-        row(1, 1, 1, 30, 0.0, day="2024-05-02", account_id="acct-b", prefix=None),
+        row(1, 1, 1, 30, None, day="2024-05-02", account_id="acct-b", prefix=None),
         row(1, 1, 0, 61, 0.0132, day="2024-05-03", account_id="acct-a", prefix="44"),
         row(1, 0, 0, 0, 0.0, day="2024-05-03", account_id="acct-b", prefix="44"),
     ]
     assert report(calls, **MAY, group_by="prefix,day") == [
-        row(1, 1, 1, 30, 0.0, prefix=None, day="2024-05-02"),
+        row(1, 1, 1, 30, None, prefix=None, day="2024-05-02"),
         row(1, 1, 0, 125, 0.0252, prefix="44", day="2024-05-01"),
         row(2, 1, 0, 61, 0.0132, prefix="44", day="2024-05-03"),
         row(1, 1, 0, 60, 0.1, prefix="447", day="2024-05-02"),
@@ -116,11 +116,11 @@ def test_combined_groupings(calls):
 
 def test_account_filter(calls):
     assert report(calls, **MAY, account_id="acct-b") == [
-        row(1, 1, 1, 30, 0.0, day="2024-05-02"),
+        row(1, 1, 1, 30, None, day="2024-05-02"),
         row(1, 0, 0, 0, 0.0, day="2024-05-03"),
     ]
     assert report(calls, **MAY, account_id="acct-b", group_by="prefix") == [
-        row(1, 1, 1, 30, 0.0, prefix=None),
+        row(1, 1, 1, 30, None, prefix=None),
         row(1, 0, 0, 0, 0.0, prefix="44"),
     ]
     assert report(calls, **MAY, account_id="nobody") == []
@@ -131,7 +131,7 @@ def test_csv(calls):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert list(csv.reader(io.StringIO(response.text))) == [
         ["type", "calls", "answered", "unrated", "billsec", "cost"],
-        ["", "1", "1", "1", "30", "0.00000"],
+        ["", "1", "1", "1", "30", ""],  # never priced: no cost, not 0,
         ["INTERNATIONAL", "3", "2", "0", "186", "0.03840"],
         ["MOBILE", "1", "1", "0", "60", "0.10000"],
     ]
@@ -182,7 +182,7 @@ def test_rerating_one_account(calls):
     assert body["calls"] == 3 and body["changed"] == 1  # c2 now matches 44: 0.012
     assert report(calls, **MAY, group_by="account,prefix") == [
         row(3, 3, 0, 246, 0.0504, account_id="acct-a", prefix="44"),
-        row(1, 1, 1, 30, 0.0, account_id="acct-b", prefix=None),
+        row(1, 1, 1, 30, None, account_id="acct-b", prefix=None),
         row(1, 0, 0, 0, 0.0, account_id="acct-b", prefix="44"),
     ]
 

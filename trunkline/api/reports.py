@@ -35,7 +35,9 @@ class ReportRow(Output):
     answered: int
     unrated: int
     billsec: int
-    cost: MoneyOut = Field(description="Sum of rated calls' cost; unrated calls are counted in `unrated`")
+    cost: MoneyOut | None = Field(
+        description="Sum of rated calls' cost; unrated calls are counted in `unrated`. Null when every call of the group is unrated: never priced at 0"
+    )
 
 
 class Report(Output):
@@ -87,7 +89,8 @@ def call_data(
         rows = store.report(conn, who.org_id, start_date, end_date, account_id, groups, only)
     columns = tuple(COLUMN_NAMES.get(group, group) for group in groups) + store.TOTALS_SUMS
     row_type = _row_type(columns)
-    data = [row_type(*row[:-1], from_units(row[-1])) for row in rows]
+    calls, unrated = columns.index("calls"), columns.index("unrated")
+    data = [row_type(*row[:-1], from_units(row[-1]) if row[unrated] < row[calls] else None) for row in rows]
     if "text/csv" in request.headers.get("accept", ""):
         return StreamingResponse(_csv(columns, data), media_type="text/csv")
     return done(data=data)

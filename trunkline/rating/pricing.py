@@ -51,7 +51,8 @@ class Breakdown:
     cost_units: int  # subtotal + surcharge, rounded once, half up
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-friendly view: amounts as Decimal currency, `cost` with five places.
+        """JSON-friendly view: amounts as Decimal currency (5 to 12 places, see `_decimal`),
+        `cost` with five places, and `exact`: every amount exactly, as a string (see `exact`).
         (Render tiny amounts with format(value, "f"): str() may use an exponent.)"""
         return {
             "prefix": self.prefix,
@@ -69,7 +70,26 @@ class Breakdown:
             "subtotal": _decimal(self.subtotal),
             "surcharge_amount": _decimal(self.surcharge_amount),
             "cost": from_units(self.cost_units),
+            "exact": {name: exact(getattr(self, name)) for name in EXACT_AMOUNTS},
         }
+
+
+EXACT_AMOUNTS = ("connect_fee", "first_interval_amount", "rest_amount", "subtotal", "surcharge_amount")
+
+
+def exact(units: Fraction) -> str:
+    """An amount of units as currency, exactly: a decimal when it has one ("0.0014"), otherwise
+    a reduced fraction ("7/6000" for 0.01/min over 7 s), never rounded."""
+    amount = units / SCALE
+    rest, twos, fives = amount.denominator, 0, 0
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest != 1:
+        return f"{amount.numerator}/{amount.denominator}"
+    places = max(twos, fives)
+    return format(_fixed(amount.numerator * 10**places // amount.denominator, places).normalize(), "f")
 
 
 def price(rate: Rate, billsec: int) -> Breakdown:
