@@ -20,7 +20,7 @@ def rate(**changes) -> dict:
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:
-    """The SPEC §4 error body, with its status and (optionally) error code."""
+    """The shared error body, with its status and (optionally) error code."""
     assert response.status_code == status, response.text
     body = response.json()
     assert body["success"] is False

@@ -1,5 +1,5 @@
 """`/api/accounts` over HTTP on every backend: CRUD, the ledger, charging calls exactly once, and
-the switch's authorize question checked against a brute-force reading of SPEC §8."""
+the switch's authorize question checked against a brute-force reading of the pricing rule."""
 
 import base64
 import math
@@ -355,7 +355,7 @@ def test_balance_equals_the_sum_of_its_ledger(billed):
 
 
 def spec_cost(fields: dict, seconds: int) -> Decimal:
-    """SPEC §8 read literally, in Decimal: independent of trunkline.rating."""
+    """The pricing rule read literally, in Decimal: independent of trunkline.rating."""
     money = {name: Decimal(str(fields[name])) for name in ("connect_fee", "postcall_surcharge", "price_1", "price_n")}
     if seconds == 0 or seconds <= fields["grace_period"]:
         return Decimal(0)

@@ -214,7 +214,7 @@ def test_every_api_route_declares_its_credential(guarded_routes):
     for path, route in guarded_routes:
         dependant = getattr(route, "dependant", None)
         assert dependant is not None, f"{path} is not a FastAPI route and so cannot declare a credential"
-        if path.startswith("/api/endpoint/"):  # endpoint APIs take only endpoint credentials (seed 004)
+        if path.startswith("/api/endpoint/"):  # endpoint APIs take only endpoint credentials
             assert [type(d.call) for d in dependencies(dependant) if d.call is authorize or isinstance(d.call, EndpointGuard)] == [EndpointGuard], path
             continue
         guards = [d for d in dependencies(dependant) if d.call is authorize]

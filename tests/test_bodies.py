@@ -1,4 +1,4 @@
-"""Request bodies (SPEC §3, seed 002): three encodings on every verb, 415, 409 on conflicts, `_method`."""
+"""Request bodies: three encodings on every verb, 415, 409 on conflicts, `_method`."""
 
 import httpx
 import pytest

@@ -1,4 +1,4 @@
-"""`/api/call_rates` exactly per seed 003, over HTTP on every backend."""
+"""`/api/call_rates` over HTTP on every backend."""
 
 import base64
 

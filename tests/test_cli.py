@@ -15,7 +15,7 @@ from trunkline.money import from_units
 from trunkline.rating import Deck, Rate, Unrated, rate_call
 
 HEADER = "prefix,type,free_seconds,grace_period,interval_1,interval_n,connect_fee,postcall_surcharge,price_1,price_n,description\n"
-# SPEC §8's worked examples: interval 60/6, 0.012/min, no fees.
+# The README's worked examples: interval 60/6, 0.012/min, no fees.
 DECK = HEADER + "44,NATIONAL,0,0,60,6,0,0,0.012,0.012,UK\n447,MOBILE,0,0,60,60,0,0,0.1,0.1,UK mobile\n"
 CDR_COLUMNS = ["call_id", "caller", "callee", "start", "duration", "billsec", "account_id", "note"]
 
@@ -170,7 +170,7 @@ def test_rate_agrees_with_the_scalar_engine_row_for_row(tmp_path):
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
-    """An empty SQLite database with the operator's org, a `*` token and the SPEC §8 deck."""
+    """An empty SQLite database with the operator's org, a `*` token and the README's example deck."""
     monkeypatch.setenv("TRUNKLINE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("TRUNKLINE_ARGON2_FAST", "true")
     monkeypatch.delenv("TRUNKLINE_DATABASE_URL", raising=False)

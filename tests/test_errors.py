@@ -1,4 +1,4 @@
-"""The one error body (SPEC §4) for every status, X-Request-Id everywhere, and a 500 that leaks nothing."""
+"""The one error body for every status, X-Request-Id everywhere, and a 500 that leaks nothing."""
 
 import re
 import uuid

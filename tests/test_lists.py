@@ -1,4 +1,4 @@
-"""Lists (SPEC §5) over HTTP: skip/top and offset/limit, Link, filter, search, orderby, 400s that name the field."""
+"""Lists over HTTP: skip/top and offset/limit, Link, filter, search, orderby, 400s that name the field."""
 
 import re
 from decimal import Decimal

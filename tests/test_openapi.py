@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document (SPEC §1, §4) and a bounded schemathesis run against the live server.
+"""The OpenAPI 3.1 document and a bounded schemathesis run against the live server.
 
 The document is checked against the app's own routes, so a route added later without
 its scope, parameters or error body fails here. The schemathesis run then holds the
@@ -39,7 +39,7 @@ ALTERNATIVES = ("OAuth2PasswordBearer", "APIKeyQuery", "HTTPBasic")
 PUBLIC = {("POST", "/api/oauth/token")}  # the login itself takes no credential
 ANY_SCOPE = {("GET", "/api/auth/me")}  # every valid credential may ask who it is
 FILE_UPLOADS = {("POST", "/api/call_rates/import")}  # a file travels only in multipart/form-data
-ENDPOINT_APIS = {("POST", "/api/endpoint/cdr")}  # endpoint Basic credentials only; switch formats (seed 004)
+ENDPOINT_APIS = {("POST", "/api/endpoint/cdr")}  # endpoint Basic credentials only; switch formats
 
 CHECKS = [
     not_a_server_error,

@@ -1,4 +1,4 @@
-"""`/api/products` over HTTP: seed 001's catalog exactly, enabling per organization, scopes."""
+"""`/api/products` over HTTP: catalog exactly, enabling per organization, scopes."""
 
 from datetime import datetime
 

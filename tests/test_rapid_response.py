@@ -1,4 +1,4 @@
-"""`/api/voice/rapidresponse` over HTTP (seed 002): the missingInputVars 400, the 202, and the
+"""`/api/voice/rapidresponse` over HTTP: the missingInputVars 400, the 202, and the
 simulated dialer moving the request queued → dialing → completed."""
 
 import time
@@ -22,7 +22,7 @@ def wait_for(client, request_id: str, status: str, seconds: float = 10) -> dict:
 
 
 def assert_seed_002_missing(response, names: list[str]) -> None:
-    """Seed 002's 400 body: its keys and values (plus SPEC §4's status/code/message)."""
+    """The 400 body of a missing parameter: its keys and values (plus status, code and message)."""
     body = assert_error(response, 400, "MISSING_REQUIRED_PARAMS")
     assert body["missingInputVars"] == names
     assert body["errorDetail"] == "One or more required input parameters were missing"
@@ -33,7 +33,7 @@ def assert_seed_002_missing(response, names: list[str]) -> None:
 @pytest.mark.parametrize(
     "send",
     [
-        {},  # seed 002's curl -X POST with no body at all
+        {},  # curl -X POST with no body at all
         {"json": {}},
         {"data": {}},
         {"content": b"--b--\r\n", "headers": {"Content-Type": "multipart/form-data; boundary=b"}},
@@ -63,7 +63,7 @@ def test_undialable_callee_is_422(org, callee):
 
 
 def test_accepted_then_simulated_through_to_completed(org):
-    response = org.client.post("/api/voice/rapidresponse", data=VALID)  # form encoded, as in seed 002
+    response = org.client.post("/api/voice/rapidresponse", data=VALID)  # form encoded
     assert response.status_code == 202, response.text
     body = response.json()
     assert set(body) == {"success", "guid", "id", "status"}

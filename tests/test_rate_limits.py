@@ -1,4 +1,4 @@
-"""Rate limits (SPEC §6): two buckets per organization, the headers, 429, and Redis sharing across processes."""
+"""Rate limits: two buckets per organization, the headers, 429, and Redis sharing across processes."""
 
 import os
 import subprocess

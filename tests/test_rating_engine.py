@@ -1,5 +1,5 @@
 """The scalar rating engine against the spec's examples, its edge cases, and a slow
-reference implementation written straight from spec §8."""
+reference implementation written straight from the pricing rule in the README."""
 
 import math
 import re

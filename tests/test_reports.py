@@ -1,6 +1,6 @@
 """`/api/reports/call-data` over HTTP: sums per group from the daily totals (by account and
 prefix, from the calls), kept right through duplicates and re-rating; UTC days, inclusive
-end; CSV; the SPEC §4 errors; the reports scope."""
+end; CSV; the shared error body; the reports scope."""
 
 import csv
 import io

@@ -1,4 +1,4 @@
-"""The request log (SPEC §4, seed 002's debug guid): lookup by guid, isolation, redaction, retention."""
+"""The request log: lookup by guid, isolation, redaction, retention."""
 
 import uuid
 from datetime import UTC, datetime, timedelta

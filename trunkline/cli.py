@@ -160,7 +160,7 @@ def rate(
 
     The deck is validated like an API import: a bad deck aborts, every bad
     line listed, nothing written. Each CDR is matched by longest prefix and
-    priced exactly (SPEC §8), in chunks, so files of any size stream through.
+    priced exactly, in chunks, so files of any size stream through.
 
     The output has the input's columns, unchanged, plus status (rated or
     unrated), unrated_reason, prefix, rate_type and cost (5 decimal places;

@@ -1,4 +1,4 @@
-"""Rate decks as CSV: one header row naming seed 003's fields, one rate per row.
+"""Rate decks as CSV: one header row naming the call-rate fields, one rate per row.
 
 Shared by the import/export routes and the CLI. Every row goes through the same
 model as `POST /api/call_rates`, so a deck can hold nothing the API would refuse.

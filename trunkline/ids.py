@@ -1,4 +1,4 @@
-"""Snowflake ids, written in the API as base64 of their decimal string (seed 003).
+"""Snowflake ids, written in the API as base64 of their decimal string.
 
 64-bit: 41 bits of milliseconds since 2024-01-01, 10 bits of worker id, 12 bits
 of sequence, so workers with distinct ids never collide.

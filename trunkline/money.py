@@ -1,6 +1,6 @@
 """Exact money: amounts are stored and computed as integers of 10⁻⁵ ("units").
 
-Rates in seed 003 carry five decimal places, so one unit is the smallest amount
+Rates carry five decimal places, so one unit is the smallest amount
 a rate can express. Binary floats never touch money; Decimal is used only at
 the edges (parsing input, rendering output).
 """

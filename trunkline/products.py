@@ -1,4 +1,4 @@
-"""The product catalog (seed 001): fixed codes and names; organizations only switch products on or off."""
+"""The product catalog: fixed codes and names; organizations only switch products on or off."""
 
 CATALOG: dict[str, str] = {
     "ENT": "SMS A2P Enterprise",

@@ -1,4 +1,4 @@
-"""`/api/auth/me` (seed 001) and `/api/oauth/token` (password grant, like seed 004's security tokens)."""
+"""`/api/auth/me` and `/api/oauth/token` (password grant, for clients that log in with a password)."""
 
 from datetime import timedelta
 from typing import Annotated, Literal

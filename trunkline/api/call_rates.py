@@ -1,4 +1,4 @@
-"""`/api/call_rates`: the organization's rate deck (seed 003), with CSV import and export."""
+"""`/api/call_rates`: the organization's rate deck, with CSV import and export."""
 
 from enum import StrEnum
 from typing import Annotated
@@ -185,7 +185,7 @@ update_routes(
     "/{id}",
     update_call_rate,
     "Update a call rate",
-    "Changes only the fields sent; POST, PATCH and PUT behave the same (seed 003 uses POST).",
+    "Changes only the fields sent; POST, PATCH and PUT behave the same.",
 )
 
 

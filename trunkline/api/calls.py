@@ -1,4 +1,4 @@
-"""`/api/calls`: CDRs (seed 000's /v1/calls), rated on ingest, idempotent on the switch's call id."""
+"""`/api/calls`: CDRs (CDRs), rated on ingest, idempotent on the switch's call id."""
 
 from typing import Annotated
 

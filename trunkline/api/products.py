@@ -1,4 +1,4 @@
-"""`/api/products`: the fixed catalog of seed 001 and which products the caller's organization has enabled.
+"""`/api/products`: the fixed product catalog and which products the caller's organization has enabled.
 
 The catalog is a constant, so lists are paged in memory: `skip`/`top` (or `offset`/`limit`),
 `search` (case-insensitive substring of code or name) and `enabled=true|false`; `filter` and

@@ -1,4 +1,4 @@
-"""`/api/reports/call-data` (seed 002): call counts, billed seconds and cost, grouped."""
+"""`/api/reports/call-data`: call counts, billed seconds and cost, grouped."""
 
 import functools
 from datetime import date

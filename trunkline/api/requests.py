@@ -1,4 +1,4 @@
-"""`/api/requests/{guid}`: an organization looks up one of its own requests (seed 002's debug guid)."""
+"""`/api/requests/{guid}`: an organization looks up one of its own requests (the debug guid)."""
 
 from datetime import datetime
 from typing import Annotated

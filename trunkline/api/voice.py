@@ -1,4 +1,4 @@
-"""`/api/voice/rapidresponse` (seed 002): queue a call that speaks a text, then read its progress.
+"""`/api/voice/rapidresponse`: queue a call that speaks a text, then read its progress.
 
 The 202 returns as soon as the request is stored; the configured dialer (simulator or
 FreeSWITCH, see trunkline.dialer) places the call in the background and updates its status.
@@ -27,7 +27,7 @@ router = resource_router("/voice", "voice")
     status_code=202,
     response_model=RapidResponseAccepted,
     summary="Start a rapid-response call",
-    description="Missing parameters are 400 with `missingInputVars` (seed 002). The call is placed in the "
+    description="Missing parameters are 400 with `missingInputVars`. The call is placed in the "
     "background; poll `GET /api/voice/rapidresponse/{id}` for queued → dialing → completed/failed.",
 )
 async def create_rapid_response(
@@ -36,7 +36,7 @@ async def create_rapid_response(
     who: Annotated[Principal, caller("voice.create")],
     body: RapidResponseCreate | None = None,
 ):
-    if body is None:  # no body at all (seed 002's example): every parameter is missing, not "body"
+    if body is None:  # no body at all (as clients send it): every parameter is missing, not "body"
         raise missing(RapidResponseCreate.model_fields)
     dispatcher = request.app.state.dispatcher
 

@@ -1,4 +1,4 @@
-"""Placing rapid-response calls (seed 002): a small `Dialer` interface and the dispatcher that runs it.
+"""Placing rapid-response calls: a small `Dialer` interface and the dispatcher that runs it.
 
 A route stores the call request as `queued` and hands it to `Dispatcher.submit`, which originates
 in a background task (kept referenced until done) and writes every status change to call_requests.

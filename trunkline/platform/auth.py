@@ -1,8 +1,8 @@
 """Who is calling, and may they? One dependency every route declares with its scope.
 
 Credentials, in order: `Authorization: Bearer <token>`, the `access_token` query
-parameter (seed 001, for clients that cannot send headers), or
-`Authorization: Basic email:password` of a console user (seed 002's `curl -u`);
+parameter (for clients that cannot send headers), or
+`Authorization: Basic email:password` of a console user (as `curl -u` sends it);
 password checks are rate-limited per client address.
 A verified credential is cached for a couple of seconds so the hot path makes no
 database read; revoking a token, changing or deleting a user and changing or deleting

@@ -1,4 +1,4 @@
-"""Request bodies in any of the three encodings of seeds 000/002, for every verb.
+"""Request bodies in any of three encodings (JSON, form, multipart), for every verb.
 
 One ASGI middleware normalises what routes see, so no route parses bodies:
 - POST/PUT/PATCH: form-urlencoded and text-only multipart bodies become JSON objects;
@@ -6,7 +6,7 @@ One ASGI middleware normalises what routes see, so no route parses bodies:
 - GET/DELETE: a body (any of the three encodings) is merged into the query string.
 - The same parameter in the query and the body with different values is 409.
 - HEAD is answered as GET; the server sends the headers only.
-- `_method` overrides the verb (seed 001), only for token-authenticated requests:
+- `_method` overrides the verb, only for token-authenticated requests:
   a browser never sends a token on its own, so the override cannot be forged cross-site.
 - Any other media type is 415, except the raw formats a path is registered for
   (`raw_bodies`, e.g. CSV and NDJSON CDR batches), which pass through untouched.

@@ -1,7 +1,7 @@
 """Secrets: API token format and hashing, console-user passwords.
 
 Tokens look like `tl_<36 base62 chars><6-char checksum>`: the fixed prefix lets
-secret scanners find leaked keys (seed 001's warning) and the CRC32 checksum lets
+secret scanners find leaked keys and the CRC32 checksum lets
 us reject mistyped or made-up tokens without a database read. Tokens are random
 and long, so a fast SHA-256 is the right hash at rest; passwords are not, so they
 get argon2.

@@ -1,4 +1,4 @@
-"""The one error body (SPEC §4, union of seeds 001 and 002) and the handlers that produce it."""
+"""The one error body and the handlers that produce it."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -98,7 +98,7 @@ def error_response(error: ApiError, request_state: dict | None = None) -> JSONRe
 
 
 def _validation_error(exc: RequestValidationError) -> ApiError:
-    """Pydantic's errors in the SPEC §4 shape: 400 for missing or bad query parameters, 422 for bodies."""
+    """Pydantic's errors in the one error body: 400 for missing or bad query parameters, 422 for bodies."""
     missing_names, problems = [], []
     in_body = False
     for err in exc.errors():

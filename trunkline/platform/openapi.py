@@ -30,7 +30,7 @@ class InvalidInput(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """SPEC §4: the union of seeds 001 and 002."""
+    """The one error body every route shares."""
 
     model_config = ConfigDict(extra="allow")
     success: bool

@@ -1,4 +1,4 @@
-"""Lists (SPEC §5): skip/top (seed 003) or offset/limit (seed 000), filter, search, orderby.
+"""Lists: skip/top or offset/limit, filter, search, orderby.
 
 `ListQuery` is the dependency every list route takes; `page()` renders the
 envelope `{success, guid, count, items, meta}` with a `Link: rel="next"` header.

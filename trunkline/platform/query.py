@@ -1,4 +1,4 @@
-"""The list query language (product spec §5): `filter`, `search` and `orderby`.
+"""The list query language: `filter`, `search` and `orderby`.
 
 Pure and free of HTTP so every list endpoint shares one grammar and it can be
 tested against a real database. User values reach SQL only as bound parameters;

@@ -1,4 +1,4 @@
-"""Per-organization rate limits (SPEC §6) on `limits`, shared through Redis when configured.
+"""Per-organization rate limits on `limits`, shared through Redis when configured.
 
 Two buckets per organization: GET requests and everything else, each with its own
 per-minute allowance (organization setting, else the server default). The headers

@@ -1,6 +1,6 @@
-"""Request ids and the request log (seed 002's debug guid, kept 14 days).
+"""Request ids and the request log (the debug guid, kept 14 days).
 
-Every response carries `X-Request-Id`, a UUID like seed 002's guid but time-ordered
+Every response carries `X-Request-Id`, a time-ordered UUID
 (version 7), so each new log entry lands at the end of the guid index instead of on a
 random page (on a 270,000-entry log, 5 µs a row to write instead of 16). A summary of
 each request is buffered in memory and written in batches, so logging costs no

@@ -1,4 +1,4 @@
-"""JSON rendering and the success envelopes of SPEC §4.
+"""JSON rendering and the success envelopes every route shares.
 
 msgspec renders Decimal as a JSON number written exactly, so money never passes
 through a binary float on its way out (FastAPI's own encoder would make it one).
@@ -33,7 +33,7 @@ class JSONResponse(StarletteJSONResponse):
 
 
 def item(body: dict[str, Any]) -> JSONResponse:
-    """A single resource, returned bare (seed 003)."""
+    """A single resource, returned bare."""
     return JSONResponse(body)
 
 

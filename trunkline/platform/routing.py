@@ -22,7 +22,7 @@ def resource_router(path: str, tag: str) -> APIRouter:
 
 
 def update_routes(router: APIRouter, path: str, endpoint: Callable, summary: str, description: str) -> None:
-    """One update under each verb clients use for it (seed 003 POSTs, others PATCH or PUT),
+    """One update under each verb clients use for it (POST, PATCH or PUT),
     each its own documented operation."""
     for method in ("POST", "PATCH", "PUT"):
         router.add_api_route(

@@ -1,4 +1,4 @@
-"""Base models for request bodies and shared field types (seed 004's create/update/read-only)."""
+"""Base models for request bodies and shared field types (create, update and read-only fields)."""
 
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar

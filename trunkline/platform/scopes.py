@@ -1,4 +1,4 @@
-"""Scopes: `<resource>.<action>`, `<resource>.*` and `*` (seed 004: read without modify)."""
+"""Scopes: `<resource>.<action>`, `<resource>.*` and `*`."""
 
 RESOURCES = (
     "organizations",

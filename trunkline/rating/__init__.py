@@ -1,4 +1,4 @@
-"""Pure rating engine (spec §8): no HTTP, no database.
+"""Pure rating engine: no HTTP, no database.
 
 Numbers are normalised (separators " -.()" removed, one leading "+" or "00"
 dropped, digits only; see `numbers`), matched to the rate with the longest

@@ -1,4 +1,4 @@
-"""Dialled-number normalisation, applied before any prefix match (spec §8.1).
+"""Dialled-number normalisation, applied before any prefix match.
 
 Rule, in this order:
 

@@ -1,4 +1,4 @@
-"""Exact call pricing (spec §8.2–8.4).
+"""Exact call pricing.
 
 Every amount in a `Breakdown` is a `fractions.Fraction` of units (10⁻⁵): terms
 such as 7 s at 0.00001/min are not whole units, and keeping them exact means

@@ -1,4 +1,4 @@
-"""Call-rate bodies and output, exactly the fields and bounds of seed 003."""
+"""Call-rate bodies and output, their fields and bounds."""
 
 from datetime import datetime
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Products (seed 001): the catalog entry and whether the caller's organization has it enabled."""
+"""Products: the catalog entry and whether the caller's organization has it enabled."""
 
 from datetime import datetime
 

@@ -1,4 +1,4 @@
-"""Rapid response (seed 002): ring `callee` and speak `whisper_text`, on behalf of `account_id`."""
+"""Rapid response: ring `callee` and speak `whisper_text`, on behalf of `account_id`."""
 
 from datetime import datetime
 
@@ -10,7 +10,7 @@ from trunkline.rating import normalize_number
 
 
 class RapidResponseCreate(Input):
-    # Declaration order is the order of missingInputVars (seed 002).
+    # Declaration order is the order of missingInputVars.
     account_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@+-]+$", examples=["12345"])
     callee: str = Field(min_length=1, max_length=64, description="Dialable number; +, 00, spaces, dashes, dots, parentheses are ignored", examples=["+44 20 7946 0000"])
     whisper_text: str = Field(min_length=1, max_length=1000, description="Text spoken to the callee")

@@ -1,4 +1,4 @@
-"""Rapid-response call requests (seed 002) and their dialing status."""
+"""Rapid-response call requests and their dialing status."""
 
 from datetime import datetime
 

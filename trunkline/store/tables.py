@@ -199,7 +199,7 @@ call_totals_by_prefix = _rollup(
     "call_totals_by_prefix", Column("rate_type", String(16), nullable=False), Column("prefix", String(64), nullable=False)
 )
 
-# Endpoint credentials (seed 004): a login and password per endpoint object, for the
+# Endpoint credentials: a login and password per endpoint object, for the
 # endpoint APIs only. The password is random and long, so SHA-256 is the right hash.
 endpoints = Table(
     "endpoints",
