@@ -36,3 +36,15 @@ def ok(response) -> dict:
     """The body of a 200 answer (anything else fails the test, showing the body)."""
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def ready_to_dial(client, *account_ids: str, balance: str = "10") -> None:
+    """What a rapid-response call needs: outbound voice (SIPT) enabled, a rate for every number, and
+    funded accounts."""
+    assert client.patch("/api/products/SIPT", json={"enabled": True}).status_code == 200
+    for prefix in "123456789":
+        assert client.post("/api/call_rates", json=rate(prefix=prefix)).status_code == 200
+    for account_id in account_ids:
+        created = client.post("/api/accounts", json={"account_id": account_id, "name": account_id})
+        assert created.status_code == 200, created.text
+        assert client.post(f"/api/accounts/{created.json()['id']}/credit", json={"amount": balance}).status_code == 200

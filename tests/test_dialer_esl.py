@@ -7,7 +7,8 @@ import time
 import uuid
 
 import pytest
-from conftest import Server, bootstrap_operator, free_port, new_org, settings_for, start_server
+from tests.conftest import Server, bootstrap_operator, free_port, new_org, settings_for, start_server
+from tests.helpers import ready_to_dial
 
 from trunkline.dialer import CallRequest
 from trunkline.dialer.freeswitch_esl import FreeSwitchDialer
@@ -215,6 +216,7 @@ def poll(client, request_id: str) -> dict:
 def test_end_to_end_through_the_event_socket(esl_app):
     server, esl = esl_app
     org = new_org(server)
+    ready_to_dial(org.client, "A-1")
     response = org.client.post("/api/voice/rapidresponse", data={"account_id": "A-1", "callee": "+1 (555) 010-0000", "whisper_text": "Hello"})
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "queued"
@@ -232,6 +234,7 @@ def test_end_to_end_failure_is_recorded(esl_app, monkeypatch):
     server, esl = esl_app
     monkeypatch.setattr(esl, "bgapi_reply", "-ERR originate Command not found!")
     org = new_org(server)
+    ready_to_dial(org.client, "1")
     request_id = org.client.post("/api/voice/rapidresponse", json={"account_id": "1", "callee": "4420", "whisper_text": "x"}).json()["id"]
     call = poll(org.client, request_id)
     assert call["status"] == "failed"

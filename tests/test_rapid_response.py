@@ -5,10 +5,21 @@ import time
 import uuid
 
 import pytest
-from helpers import assert_error
-from test_tokens import make_token
+
+from tests.conftest import new_org
+from tests.helpers import assert_error, ready_to_dial
+from tests.test_tokens import make_token
 
 VALID = {"account_id": "12345", "callee": "+44 (20) 7946-0000", "whisper_text": "Your table is ready"}
+
+
+@pytest.fixture
+def org(server):
+    """An organization ready to dial for account 12345."""
+    created = new_org(server)
+    ready_to_dial(created.client, "12345")
+    yield created
+    created.client.close()
 
 
 def wait_for(client, request_id: str, status: str, seconds: float = 10) -> dict:
@@ -111,3 +122,29 @@ def test_scopes(org):
         assert_error(client.get(f"/api/voice/rapidresponse/{request_id}"), 403)
     assert_error(org.server.client().post("/api/voice/rapidresponse", json=VALID), 401)
     wait_for(org.client, request_id, "completed")
+
+
+def test_refused_before_dialling_when_it_could_not_be_paid(server):
+    fresh = new_org(server)
+    try:
+        error = assert_error(fresh.client.post("/api/voice/rapidresponse", json=VALID), 403, "PRODUCT_DISABLED")
+        assert "SIPT" in error["message"]
+        ready_to_dial(fresh.client, "other")
+        error = assert_error(fresh.client.post("/api/voice/rapidresponse", json=VALID), 422)
+        assert error["invalidInputVars"] == [{"name": "account_id", "reason": "no such account"}]
+        account = fresh.client.post("/api/accounts", json={"account_id": "12345", "name": "broke"}).json()["id"]
+        assert fresh.client.post(f"/api/accounts/{account}/credit", json={"amount": "-1", "kind": "adjustment"}).status_code == 200
+        assert_error(fresh.client.post("/api/voice/rapidresponse", json=VALID), 402, "INSUFFICIENT_BALANCE")
+        assert fresh.client.get("/api/voice/rapidresponse").json()["count"] == 0  # nothing was queued
+    finally:
+        fresh.client.close()
+
+
+def test_requests_are_listed(org):
+    first = org.client.post("/api/voice/rapidresponse", json=VALID).json()["id"]
+    second = org.client.post("/api/voice/rapidresponse", json={**VALID, "whisper_text": "Second"}).json()["id"]
+    listed = org.client.get("/api/voice/rapidresponse", params={"orderby": "created_at desc"}).json()
+    assert [item["id"] for item in listed["items"]] == [second, first]
+    assert org.client.get("/api/voice/rapidresponse", params={"search": "Second"}).json()["count"] == 1
+    for request_id in (first, second):
+        wait_for(org.client, request_id, "completed")

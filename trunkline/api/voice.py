@@ -1,7 +1,11 @@
 """`/api/voice/rapidresponse`: queue a call that speaks a text, then read its progress.
 
-The 202 returns as soon as the request is stored; the configured dialer (simulator or
-FreeSWITCH, see trunkline.dialer) places the call in the background and updates its status.
+Nothing is dialled that could not be paid for: the organization must have outbound voice
+(product SIPT) enabled, `account_id` must name one of its accounts, and that account must be
+able to pay for the call to `callee` as `authorize` answers it (a rate matches, and the balance
+covers at least the cheapest charged call). The 202 returns as soon as the request is stored;
+the configured dialer (simulator or FreeSWITCH, see trunkline.dialer) places the call in the
+background and updates its status.
 """
 
 from typing import Annotated
@@ -9,10 +13,15 @@ from typing import Annotated
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from trunkline import ids
+from trunkline import billing, ids
 from trunkline.dialer import CallRequest as Call
 from trunkline.platform.auth import Principal, caller
-from trunkline.platform.errors import missing
+from trunkline.platform.errors import ApiError, invalid, missing
+from trunkline.platform.pagination import ListQuery, list_page
+from trunkline.platform.schema import page_of
+from trunkline.products import CATALOG
+from trunkline.schemas.accounts import available_units
+from trunkline.store import accounts, products
 from trunkline.platform.resources import Database, fetch_one, utcnow
 from trunkline.platform.responses import JSONResponse, current_guid, item
 from trunkline.platform.routing import resource_router
@@ -20,6 +29,7 @@ from trunkline.schemas.voice import CallRequest, RapidResponseAccepted, RapidRes
 from trunkline.store import call_requests as store
 
 router = resource_router("/voice", "voice")
+PRODUCT = "SIPT"  # outbound voice
 
 
 @router.post(
@@ -27,7 +37,9 @@ router = resource_router("/voice", "voice")
     status_code=202,
     response_model=RapidResponseAccepted,
     summary="Start a rapid-response call",
-    description="Missing parameters are 400 with `missingInputVars`. The call is placed in the "
+    description="Missing parameters are 400 with `missingInputVars`. Refused before dialling: 403 when the "
+    "organization has not enabled outbound voice (product SIPT), 422 when account_id names no account or no rate "
+    "matches callee, 402 when the account cannot pay for the call. The call is placed in the "
     "background; poll `GET /api/voice/rapidresponse/{id}` for queued → dialing → completed/failed.",
 )
 async def create_rapid_response(
@@ -42,6 +54,7 @@ async def create_rapid_response(
 
     def store_request() -> int:
         with db.begin() as conn:
+            _payable(conn, request.app.state.decks, who.org_id, body)
             return store.create(
                 conn, who.org_id, body.account_id, body.callee, body.whisper_text, dispatcher.dialer.name, utcnow()
             )
@@ -51,6 +64,26 @@ async def create_rapid_response(
     return JSONResponse(
         {"success": True, "guid": current_guid(), "id": ids.encode(request_id), "status": "queued"}, status_code=202
     )
+
+
+def _payable(conn, decks, org_id: int, body: RapidResponseCreate) -> None:
+    """Refuse a call that must not be dialled (see the module docstring)."""
+    if PRODUCT not in products.enabled(conn, org_id):
+        raise ApiError(403, f"Product {PRODUCT} ({CATALOG[PRODUCT]}) is not enabled for this organization", code="PRODUCT_DISABLED")
+    account = accounts.find(conn, org_id, code=body.account_id)
+    if account is None:
+        raise invalid([{"name": "account_id", "reason": "no such account"}])
+    answer = billing.authorize(decks.get(conn, org_id), body.callee, available_units(account))
+    if answer["reason"] == billing.INSUFFICIENT_BALANCE:
+        raise ApiError(402, f"Account {body.account_id} cannot pay for this call: its available balance is too low", code="INSUFFICIENT_BALANCE")
+    if not answer["authorized"]:
+        raise invalid([{"name": "callee", "reason": "no rate matches this number"}])
+
+
+@router.get("/rapidresponse", response_model=page_of(CallRequest), summary="List rapid-response calls")
+def list_rapid_responses(request: Request, params: ListQuery, db: Database, who: Annotated[Principal, caller("voice.read")]):
+    with db.connect() as conn:
+        return list_page(request, params, conn, store.table, who.org_id, store.FIELDS, present)
 
 
 @router.get("/rapidresponse/{id}", response_model=CallRequest, summary="Retrieve a rapid-response call")

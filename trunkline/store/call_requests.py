@@ -5,9 +5,25 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, update
 
 from trunkline import ids
+from trunkline.platform.query import Field, Fields
 from trunkline.store.tables import call_requests as table
 
 c = table.c
+STATUSES = ("queued", "dialing", "completed", "failed")
+FIELDS = Fields(
+    fields={
+        "id": Field(c.id, "id"),
+        "account_id": Field(c.account_id, "str"),
+        "callee": Field(c.callee, "str", digits=True),
+        "whisper_text": Field(c.whisper_text, "str"),
+        "status": Field(c.status, "enum", choices=STATUSES),
+        "dialer": Field(c.dialer, "str"),
+        "detail": Field(c.detail, "str"),
+        "created_at": Field(c.created_at, "datetime"),
+        "updated_at": Field(c.updated_at, "datetime"),
+    },
+    search=(c.account_id, c.callee, c.whisper_text),
+)
 
 
 def create(conn: Connection, org_id: int, account_id: str, callee: str, whisper_text: str, dialer: str, now: datetime) -> int:
