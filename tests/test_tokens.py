@@ -179,7 +179,7 @@ def test_no_token_beyond_its_creators_scopes(org):
         {"scopes": ["nope"]},
         {"scopes": ["call_rates"]},
         {"scopes": []},
-        {"scopes": "*"},
+        {"scopes": ""},
         {"name": ""},
         {"allowed_ips": ["10.0.0.0/33"]},
         {"allowed_ips": ["banana"]},

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from trunkline import cdrs
-from trunkline.platform.errors import ApiError
+from trunkline.platform.errors import ApiError, reason
 from trunkline.rating import REASONS, RATED, BulkRater, Rate
 from trunkline.schemas.calls import CallIn
 
@@ -268,7 +268,7 @@ def _batches(records: Iterator[tuple[str, Record]], size: int) -> Iterator[Batch
 def _problems(exc: ValidationError, where: str) -> list[Problem]:
     """As the API words them: the field's path and pydantic's message ("required" when missing)."""
     return [
-        Problem(where, ".".join(str(part) for part in err["loc"]) or None, "required" if err["type"] == "missing" else err["msg"])
+        Problem(where, ".".join(str(part) for part in err["loc"]) or None, reason(err))
         for err in exc.errors()
     ]
 

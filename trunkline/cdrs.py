@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import msgspec
 from pydantic import TypeAdapter, ValidationError
 
-from trunkline.platform.errors import ApiError, listed, some
+from trunkline.platform.errors import ApiError, listed, reason, some
 from trunkline.schemas.calls import CallIn, Direction, Leg
 
 MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv")
@@ -59,7 +59,7 @@ def _problems(exc: ValidationError, where: str) -> list[dict[str, str]]:
     found = []
     for err in exc.errors():
         path = ".".join(str(part) for part in err["loc"])
-        found.append({"name": ".".join(part for part in (where, path) if part) or "body", "reason": "required" if err["type"] == "missing" else err["msg"]})
+        found.append({"name": ".".join(part for part in (where, path) if part) or "body", "reason": reason(err)})
     return found
 
 

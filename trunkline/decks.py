@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from trunkline.platform.csvout import stream_csv
-from trunkline.platform.errors import MAX_LISTED, some
+from trunkline.platform.errors import MAX_LISTED, reason, some
 from trunkline.money import PLACES, SCALE, from_units
 from trunkline.schemas.call_rates import CSV_COLUMNS, INT32, MONEY_FIELDS, CallRateCreate, RateType
 from trunkline.store.call_rates import to_row
@@ -245,8 +245,7 @@ def _read_chunk(header: list[str], chunk: list[tuple[int, list[str]]], first_lin
             except ValidationError as exc:
                 for err in exc.errors():
                     field = ".".join(str(part) for part in err["loc"]) or None
-                    reason = "required" if err["type"] == "missing" else err["msg"]
-                    result.fail(RowError(line, field, reason))
+                    result.fail(RowError(line, field, reason(err)))
                 continue
             row = to_row(rate.model_dump())
         prefix = row["prefix"]

@@ -3,12 +3,13 @@
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from trunkline import ids
 from trunkline.platform import scopes
+from trunkline.platform.queryparams import known_query_parameters
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError
 from trunkline.platform.resources import Database, utcnow
@@ -77,6 +78,7 @@ def _oauth_error(status: int, error: str, message: str) -> ApiError:
     response_model=IssuedToken,
     summary="Issue a bearer token (OAuth 2 password grant)",
     description="Form-encoded as RFC 6749 asks (JSON works too). The token expires in an hour.",
+    dependencies=[Depends(known_query_parameters)],
 )
 async def oauth_token(body: PasswordGrant, request: Request, db: Database):
     authenticator = request.app.state.authenticator

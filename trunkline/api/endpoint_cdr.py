@@ -10,7 +10,7 @@ cannot in the quarantine, and answers 200 with the counts. A CDR already stored 
 
 from typing import Annotated
 
-from fastapi import Request
+from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from trunkline import billing
@@ -49,7 +49,12 @@ def read(body: bytes, media_type: str, settings: intake.PushSettings) -> billing
     "`/api/cdr_quarantine`, byte for byte. A CDR already stored answers 200 and is listed in duplicate_call_ids.",
     openapi_extra={"requestBody": {"required": True, "content": {media: {"schema": {"type": "string"}} for media in MEDIA_TYPES}}},
 )
-async def push_cdr(request: Request, db: Database, who: Annotated[EndpointCaller, endpoint_caller("cdr_push")]):
+async def push_cdr(
+    request: Request,
+    db: Database,
+    who: Annotated[EndpointCaller, endpoint_caller("cdr_push")],
+    uuid: Annotated[str | None, Query(max_length=200, description="mod_json_cdr and mod_xml_cdr append the channel's uuid; informational")] = None,
+):
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     settings = intake.PushSettings(who.endpoint_id, who.timezone, who.billed_leg)

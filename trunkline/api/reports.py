@@ -12,7 +12,7 @@ from pydantic import Field
 from trunkline.money import from_units
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.csvout import stream_csv
-from trunkline.platform.errors import ApiError, invalid, missing
+from trunkline.platform.errors import ApiError, bad_query, missing
 from trunkline.platform.resources import Database
 from trunkline.platform.responses import done
 from trunkline.platform.routing import resource_router
@@ -50,7 +50,7 @@ def _group_by(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in store.GROUPS]
     if unknown or not names or len(set(names)) != len(names):
-        raise invalid([{"name": "group_by", "reason": f"use a comma-separated subset of {', '.join(store.GROUPS)}"}])
+        raise bad_query([{"name": "group_by", "reason": f"use a comma-separated subset of {', '.join(store.GROUPS)}"}])
     return names
 
 

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from trunkline.config import Settings
 from trunkline.platform import credentials, scopes
 from trunkline.platform.errors import ApiError, error_response
+from trunkline.platform.queryparams import known_query_parameters
 from trunkline.platform.ratelimit import RateLimiter
 from trunkline.store import endpoints, identity
 
@@ -226,6 +227,7 @@ async def authorize(request: Request, security_scopes: SecurityScopes) -> Princi
     for wanted in security_scopes.scopes:
         if not scopes.grants(principal.scopes, wanted):
             raise ApiError(403, f"This credential lacks the scope {wanted!r}", required_scope=wanted)
+    known_query_parameters(request)
     return principal
 
 

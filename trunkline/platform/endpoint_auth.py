@@ -17,6 +17,7 @@ from fastapi.security import HTTPBasic
 from starlette.concurrency import run_in_threadpool
 
 from trunkline.platform.errors import ApiError
+from trunkline.platform.queryparams import known_query_parameters
 from trunkline.store import endpoints as store
 
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="trunkline-endpoint"'}
@@ -99,6 +100,7 @@ class EndpointGuard:
         await request.app.state.authenticator.limiter.check(state, f"endpoint:{caller.endpoint_id}", request.method, caller.per_minute)
         if caller.type != self.type:
             raise ApiError(403, f"This endpoint is of type {caller.type!r}; {request.url.path} needs a {self.type!r} endpoint")
+        known_query_parameters(request)
         return caller
 
 

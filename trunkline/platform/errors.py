@@ -63,6 +63,23 @@ def missing(names: Iterable[str]) -> ApiError:
 
 
 MAX_LISTED = 100  # an error names at most this many things, and counts the rest
+# Pydantic's wording where it is not plain language: a regex, a Python type name.
+_PLAIN = {
+    "string_pattern_mismatch": "has characters that are not allowed here",
+    "missing": "required",
+    "extra_forbidden": "unknown field",
+    "url_parsing": "not a valid URL",
+}
+
+
+def reason(err: dict) -> str:
+    """One pydantic error in plain words: a validator's own message without "Value error, ",
+    no regexes, no Python type names."""
+    if err["type"] in _PLAIN:
+        return _PLAIN[err["type"]]
+    if err["type"] in ("value_error", "assertion_error") and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])
+    return err["msg"].removeprefix("Value error, ")
 
 
 def some(names: list[str]) -> str:
@@ -74,6 +91,13 @@ def some(names: list[str]) -> str:
 def listed(problems: list[dict[str, str]]) -> dict:
     """`invalidInputVars` for an error body: the first MAX_LISTED problems, and their count."""
     return {"invalidInputVars": problems[:MAX_LISTED], "invalidInputCount": len(problems)}
+
+
+def bad_query(problems: list[dict[str, str]]) -> ApiError:
+    """Bad query parameters: 400, whichever parameter it is (bodies are 422)."""
+    error = invalid(problems)
+    error.status, error.code = 400, "INVALID_PARAMETERS"
+    return error
 
 
 def invalid(problems: list[dict[str, str]]) -> ApiError:
@@ -111,19 +135,14 @@ def _validation_error(exc: RequestValidationError) -> ApiError:
             missing_names.append(name)
         elif err["type"] == "read_only":
             problems += [{"name": field, "reason": "read-only field"} for field in err["ctx"]["fields"]]
-        elif err["type"] == "extra_forbidden":
-            problems.append({"name": name, "reason": "unknown field"})
         else:
-            problems.append({"name": name, "reason": err["msg"]})
+            problems.append({"name": name, "reason": reason(err)})
     if missing_names:
         error = missing(missing_names)
         if problems:
             error.extra["invalidInputVars"] = problems
         return error
-    error = invalid(problems)
-    if not in_body:
-        error.status, error.code = 400, "INVALID_PARAMETERS"
-    return error
+    return invalid(problems) if in_body else bad_query(problems)
 
 
 def _allowed(request: Request) -> list[str]:

@@ -1,7 +1,9 @@
 """Base models for request bodies and shared field types (create, update and read-only fields)."""
 
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from functools import cache
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -25,6 +27,10 @@ class Input(BaseModel):
             sent = sorted(cls.read_only.intersection(data))
             if sent:
                 raise PydanticCustomError("read_only", "read-only fields: {names}", {"fields": sent, "names": ", ".join(sent)})
+            lists = _list_fields(cls)
+            if lists and any(isinstance(data.get(name), str) for name in lists):
+                # a form sends a one-item list as a single value (scopes=calls.read)
+                data = {name: [value] if name in lists and isinstance(value, str) else value for name, value in data.items()}
         return data
 
     @field_validator("*")
@@ -34,6 +40,17 @@ class Input(BaseModel):
         if any(isinstance(item, str) and "\x00" in item for item in (value if isinstance(value, list) else [value])):
             raise ValueError("contains a NUL character")
         return value
+
+
+@cache
+def _list_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` that take a list (optional or not)."""
+    found = set()
+    for name, info in model.model_fields.items():
+        options = get_args(info.annotation) if get_origin(info.annotation) in (Union, UnionType) else (info.annotation,)
+        if any(get_origin(option) is list or option is list for option in options):
+            found.add(name)
+    return frozenset(found)
 
 
 class Output(BaseModel):

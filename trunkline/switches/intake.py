@@ -19,6 +19,7 @@ from trunkline.billing import DeckCache, Incoming, ingest_batch
 from trunkline.schemas.calls import SwitchCall
 from trunkline.store import endpoints, quarantine
 from trunkline.store.quarantine import Hold
+from trunkline.platform.errors import reason
 from trunkline.switches import SwitchCdrError, asterisk, freeswitch
 
 FREESWITCH = (
@@ -95,7 +96,7 @@ def _records(body: bytes, media_type: str, zone: tzinfo) -> list[tuple[bytes, in
 
 def _problems(exc: ValidationError) -> str:
     return "Invalid CDR: " + "; ".join(
-        f"{'.'.join(str(part) for part in err['loc']) or 'cdr'}: {'required' if err['type'] == 'missing' else err['msg']}"
+        f"{'.'.join(str(part) for part in err['loc']) or 'cdr'}: {reason(err)}"
         for err in exc.errors()
     )
 
