@@ -14,9 +14,9 @@ from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, invalid, not_found
 from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, utcnow
-from trunkline.platform.responses import created, done, item
+from trunkline.platform.responses import done, item, saved
 from trunkline.platform.routing import resource_router, update_routes
-from trunkline.platform.schema import Created, Done, page_of
+from trunkline.platform.schema import Done, page_of, saved_of
 from trunkline.schemas.accounts import (
     Account,
     AccountCreate,
@@ -63,7 +63,7 @@ def list_accounts(request: Request, params: ListQuery, db: Database, who: Reader
 
 @router.post(
     "",
-    response_model=Created,
+    response_model=saved_of(Account),
     summary="Create an account",
     description="Calls whose account_id is this account's code are charged to it from now on. "
     "The balance starts at 0; fund it with POST /api/accounts/{id}/credit.",
@@ -72,9 +72,10 @@ def create_account(body: AccountCreate, db: Database, who: Annotated[Principal, 
     try:
         with db.begin() as conn:
             account_ref = store.create(conn, who.org_id, body.model_dump(), utcnow())
+            row = store.find(conn, who.org_id, account_ref)
     except store.DuplicateCode:
         raise _duplicate(body.account_id) from None
-    return created(account_ref)
+    return saved(present(row))
 
 
 @router.get("/{id}", response_model=Account, summary="Retrieve an account")
@@ -88,10 +89,12 @@ def update_account(id: AccountRef, body: AccountUpdate, db: Database, who: Updat
     values = changes(body)
     try:
         with db.begin() as conn:
-            store.change(conn, who.org_id, _find(conn, who.org_id, id).id, values, utcnow())
+            account_ref = _find(conn, who.org_id, id).id
+            store.change(conn, who.org_id, account_ref, values, utcnow())
+            row = store.find(conn, who.org_id, account_ref)
     except store.DuplicateCode:
         raise _duplicate(values.get("account_id")) from None
-    return done()
+    return saved(present(row))
 
 
 update_routes(
@@ -102,6 +105,7 @@ update_routes(
     "Changes only the fields sent; POST, PATCH and PUT behave the same. The balance moves only "
     "through POST /api/accounts/{id}/credit and charged calls. Changing account_id changes which future "
     "calls are charged here; calls already charged stay with this account.",
+    Account,
 )
 
 

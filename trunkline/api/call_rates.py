@@ -13,12 +13,13 @@ from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, invalid, not_found
 from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id, utcnow
-from trunkline.platform.responses import created, done, item
+from trunkline.platform.responses import done, item, saved
 from trunkline.platform.routing import resource_router, update_routes
-from trunkline.platform.schema import Created, Done, Output, page_of
+from trunkline.platform.schema import Done, Output, page_of, saved_of
 from trunkline.schemas.call_rates import CallRate, CallRateCreate, CallRateUpdate, present
 from trunkline.schemas.calls import Quote
 from trunkline.store import call_rates as store
+from trunkline.store import lookup
 
 router = resource_router("/call_rates", "call_rates")
 Reader = Annotated[Principal, caller("call_rates.read")]
@@ -34,14 +35,15 @@ def list_call_rates(request: Request, params: ListQuery, db: Database, who: Read
         return list_page(request, params, conn, store.table, who.org_id, store.FIELDS, present)
 
 
-@router.post("", response_model=Created, summary="Create a call rate")
+@router.post("", response_model=saved_of(CallRate), summary="Create a call rate")
 def create_call_rate(body: CallRateCreate, db: Database, who: Annotated[Principal, caller("call_rates.create")]):
     try:
         with db.begin() as conn:
             rate_id = store.create(conn, who.org_id, body.model_dump(), utcnow())
+            row = lookup.by_id(conn, store.table, who.org_id, rate_id)
     except store.DuplicatePrefix:
         raise _duplicate(body.prefix) from None
-    return created(rate_id)
+    return saved(present(row))
 
 
 class ImportMode(StrEnum):
@@ -158,7 +160,7 @@ def quote_call(
 ):
     with db.connect() as conn:
         deck = request.app.state.decks.get(conn, who.org_id)
-    return item(billing.quote(deck, number, duration))
+    return done(**billing.quote(deck, number, duration))
 
 
 @router.get("/{id}", response_model=CallRate, summary="Retrieve a call rate")
@@ -170,14 +172,16 @@ def update_call_rate(
     id: str, body: CallRateUpdate, db: Database, who: Annotated[Principal, caller("call_rates.update")]
 ):
     values = changes(body, nullable=frozenset({"description"}))
+    rate_id = object_id(id, "Call rate")
     try:
         with db.begin() as conn:
-            found = store.change(conn, who.org_id, object_id(id, "Call rate"), values, utcnow())
+            found = store.change(conn, who.org_id, rate_id, values, utcnow())
+            row = lookup.by_id(conn, store.table, who.org_id, rate_id)
     except store.DuplicatePrefix:
         raise _duplicate(values.get("prefix")) from None
     if not found:
         raise not_found("Call rate")
-    return done()
+    return saved(present(row))
 
 
 update_routes(
@@ -186,6 +190,7 @@ update_routes(
     update_call_rate,
     "Update a call rate",
     "Changes only the fields sent; POST, PATCH and PUT behave the same.",
+    CallRate,
 )
 
 

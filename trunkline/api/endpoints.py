@@ -4,12 +4,11 @@ from typing import Annotated
 
 from fastapi import Request
 
-from trunkline import ids
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import not_found
 from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id
-from trunkline.platform.responses import JSONResponse, current_guid, done, item
+from trunkline.platform.responses import JSONResponse, done, item, saved, secret_response
 from trunkline.platform.routing import resource_router, update_routes
 from trunkline.platform.schema import Done, page_of
 from trunkline.schemas.endpoints import Endpoint, EndpointCreate, EndpointCredentials, EndpointUpdate, present
@@ -20,11 +19,8 @@ router = resource_router("/endpoints", "endpoints")
 Reader = Annotated[Principal, caller("endpoints.read")]
 
 
-def _credentials(endpoint_id: int, login: str, password: str) -> JSONResponse:
-    return JSONResponse(
-        {"success": True, "guid": current_guid(), "id": ids.encode(endpoint_id), "login": login, "password": password},
-        headers={"Cache-Control": "no-store"},
-    )
+def _credentials(conn, org_id: int, endpoint_id: int, password: str) -> JSONResponse:
+    return secret_response(present(store.get(conn, org_id, endpoint_id)), password=password)
 
 
 @router.get("", response_model=page_of(Endpoint), summary="List endpoints")
@@ -42,8 +38,8 @@ def list_endpoints(request: Request, params: ListQuery, db: Database, who: Reade
 )
 def create_endpoint(body: EndpointCreate, db: Database, who: Annotated[Principal, caller("endpoints.create")]):
     with db.begin() as conn:
-        endpoint_id, login, password = store.create(conn, who.org_id, body.model_dump(mode="json"))
-    return _credentials(endpoint_id, login, password)
+        endpoint_id, _, password = store.create(conn, who.org_id, body.model_dump(mode="json"))
+        return _credentials(conn, who.org_id, endpoint_id, password)
 
 
 @router.get("/{id}", response_model=Endpoint, summary="Retrieve an endpoint")
@@ -53,10 +49,11 @@ async def get_endpoint(id: str, db: Database, who: Reader):
 
 def update_endpoint(id: str, body: EndpointUpdate, db: Database, who: Annotated[Principal, caller("endpoints.update")]):
     values = changes(body, nullable=frozenset({"push_limit"}))
+    endpoint_id = object_id(id, "Endpoint")
     with db.begin() as conn:
-        if not store.change(conn, who.org_id, object_id(id, "Endpoint"), {name: getattr(value, "value", value) for name, value in values.items()}):
+        if not store.change(conn, who.org_id, endpoint_id, {name: getattr(value, "value", value) for name, value in values.items()}):
             raise not_found("Endpoint")
-    return done()
+        return saved(present(store.get(conn, who.org_id, endpoint_id)))
 
 
 update_routes(
@@ -66,6 +63,7 @@ update_routes(
     "Update an endpoint",
     "Changes only the fields sent; POST, PATCH and PUT behave the same. `timezone` and `billed_leg` apply to "
     "CDRs pushed from now on and to quarantined CDRs processed again; stored calls keep how they were read.",
+    Endpoint,
 )
 
 
@@ -78,11 +76,10 @@ update_routes(
 def rotate_endpoint(id: str, db: Database, who: Annotated[Principal, caller("endpoints.update")]):
     endpoint_id = object_id(id, "Endpoint")
     with db.begin() as conn:
-        row = store.get(conn, who.org_id, endpoint_id)
-        password = store.rotate(conn, who.org_id, endpoint_id) if row else None
-    if password is None:
-        raise not_found("Endpoint")
-    return _credentials(endpoint_id, row.login, password)
+        password = store.rotate(conn, who.org_id, endpoint_id)
+        if password is None:
+            raise not_found("Endpoint")
+        return _credentials(conn, who.org_id, endpoint_id, password)
 
 
 @router.delete("/{id}", response_model=Done, summary="Delete an endpoint", description="Its credentials stop working at once.")

@@ -8,14 +8,13 @@ from typing import Annotated
 
 from fastapi import Request
 
-from trunkline import ids
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id
-from trunkline.platform.responses import JSONResponse, current_guid, done, item
+from trunkline.platform.responses import done, item, saved, secret_response
 from trunkline.platform.routing import resource_router
-from trunkline.platform.schema import Done, page_of
+from trunkline.platform.schema import Done, page_of, saved_of
 from trunkline.schemas.identity import (
     Organization,
     OrganizationCreate,
@@ -23,7 +22,7 @@ from trunkline.schemas.identity import (
     OrganizationUpdate,
     present_organization,
 )
-from trunkline.store import identity
+from trunkline.store import identity, lookup
 from trunkline.store.tables import organizations
 
 router = resource_router("/organizations", "organizations")
@@ -68,10 +67,8 @@ def create_organization(
         )
         user_id = identity.create_user(conn, org_id, body.admin_email, password_hash, ["*"]) if body.admin_email else None
         _, secret = identity.create_token(conn, org_id, "admin", ["*"], user_id=user_id)
-    return JSONResponse(
-        {"success": True, "guid": current_guid(), "id": ids.encode(org_id), "admin_token": secret},
-        headers={"Cache-Control": "no-store"},
-    )
+        row = lookup.by_id(conn, organizations, org_id, org_id)
+    return secret_response(present_organization(row), admin_token=secret)
 
 
 @router.get("/{id}", response_model=Organization, summary="Retrieve an organization")
@@ -81,7 +78,7 @@ async def get_organization(id: str, db: Database, who: Reader):
     return item(present_organization(await fetch_one(db, organizations, owner, id, "Organization")))
 
 
-@router.patch("/{id}", response_model=Done, summary="Rename an organization or set its rate limits")
+@router.patch("/{id}", response_model=saved_of(Organization), summary="Rename an organization or set its rate limits")
 def update_organization(
     id: str,
     body: OrganizationUpdate,
@@ -96,8 +93,9 @@ def update_organization(
     with db.begin() as conn:
         if not identity.change(conn, organizations, org_id if who.is_operator else who.org_id, org_id, values):
             raise not_found("Organization")
+        row = lookup.by_id(conn, organizations, org_id, org_id)
     request.app.state.authenticator.forget(org_id=org_id)  # new limits apply at once
-    return done()
+    return saved(present_organization(row))
 
 
 @router.delete("/{id}", response_model=Done, summary="Delete a customer organization and all its data")

@@ -14,7 +14,7 @@ from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
 from trunkline.platform.resources import Database, utcnow
-from trunkline.platform.responses import done, item
+from trunkline.platform.responses import item, saved
 from trunkline.platform.routing import resource_router, update_routes
 from trunkline.platform.schema import page_of
 from trunkline.products import CATALOG
@@ -78,7 +78,8 @@ def update_product(code: str, body: ProductUpdate, db: Database, who: Annotated[
             store.enable(conn, who.org_id, code, utcnow())
         else:
             store.disable(conn, who.org_id, code)
-    return done()
+        on = store.enabled(conn, who.org_id)
+    return saved(present(code, CATALOG[code], on.get(code)))
 
 
 update_routes(
@@ -87,4 +88,5 @@ update_routes(
     update_product,
     "Enable or disable a product",
     '`{"enabled": true}` or `{"enabled": false}`; idempotent (enabling keeps the first enabled_at).',
+    Product,
 )

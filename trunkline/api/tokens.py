@@ -4,13 +4,12 @@ from typing import Annotated
 
 from fastapi import Request
 
-from trunkline import ids
 from trunkline.platform import scopes
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, fetch_one, object_id, utcnow
-from trunkline.platform.responses import JSONResponse, current_guid, done, item
+from trunkline.platform.responses import done, item, secret_response
 from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Done, page_of
 from trunkline.schemas.identity import Token, TokenCreate, TokenCreated, present_token
@@ -42,10 +41,8 @@ def create_token(body: TokenCreate, db: Database, who: Annotated[Principal, call
         token_id, secret = identity.create_token(
             conn, who.org_id, body.name, body.scopes, user_id=who.user_id, allowed_ips=body.allowed_ips, expires_at=body.expires_at
         )
-    return JSONResponse(
-        {"success": True, "guid": current_guid(), "id": ids.encode(token_id), "token": secret},
-        headers={"Cache-Control": "no-store"},
-    )
+        row = lookup.by_id(conn, tokens, who.org_id, token_id)
+    return secret_response(present_token(row), token=secret)
 
 
 @router.get("/{id}", response_model=Token, summary="Retrieve an API token")

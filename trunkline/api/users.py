@@ -9,9 +9,9 @@ from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id
-from trunkline.platform.responses import created, done, item
+from trunkline.platform.responses import done, item, saved
 from trunkline.platform.routing import resource_router
-from trunkline.platform.schema import Created, Done, page_of
+from trunkline.platform.schema import Done, page_of, saved_of
 from trunkline.schemas.identity import User, UserCreate, UserUpdate, present_user
 from trunkline.store import identity, lookup
 from trunkline.store.tables import users
@@ -42,7 +42,7 @@ def list_users(request: Request, params: ListQuery, db: Database, who: Reader):
         return list_page(request, params, conn, users, who.org_id, identity.USER_FIELDS, present_user)
 
 
-@router.post("", response_model=Created, summary="Create a console user")
+@router.post("", response_model=saved_of(User), summary="Create a console user")
 def create_user(body: UserCreate, request: Request, db: Database, who: Annotated[Principal, caller("users.create")]):
     _no_escalation(who, body.scopes)
     password_hash = request.app.state.passwords.hash(body.password.get_secret_value())
@@ -50,7 +50,8 @@ def create_user(body: UserCreate, request: Request, db: Database, who: Annotated
         if identity.email_taken(conn, body.email):
             raise ApiError(409, f"A user with email {body.email} already exists", code="DUPLICATE_EMAIL")
         user_id = identity.create_user(conn, who.org_id, body.email, password_hash, body.scopes)
-    return created(user_id)
+        row = lookup.by_id(conn, users, who.org_id, user_id)
+    return saved(present_user(row))
 
 
 @router.get("/{id}", response_model=User, summary="Retrieve a console user")
@@ -58,7 +59,7 @@ async def get_user(id: str, db: Database, who: Reader):
     return item(present_user(await fetch_one(db, users, who.org_id, id, "User")))
 
 
-@router.patch("/{id}", response_model=Done, summary="Change a user's password or scopes")
+@router.patch("/{id}", response_model=saved_of(User), summary="Change a user's password or scopes")
 def update_user(id: str, body: UserUpdate, request: Request, db: Database, who: Annotated[Principal, caller("users.update")]):
     values = changes(body)
     _no_escalation(who, values.get("scopes"))
@@ -68,8 +69,9 @@ def update_user(id: str, body: UserUpdate, request: Request, db: Database, who: 
     with db.begin() as conn:
         user_id = _target(conn, who, id).id
         identity.change(conn, users, who.org_id, user_id, values)
+        row = lookup.by_id(conn, users, who.org_id, user_id)
     request.app.state.authenticator.forget(user_id=user_id)  # old password and scopes stop working at once
-    return done()
+    return saved(present_user(row))
 
 
 @router.delete("/{id}", response_model=Done, summary="Delete a console user", description="Also revokes every token the user created or was issued.")

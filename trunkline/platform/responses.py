@@ -10,7 +10,6 @@ from typing import Any
 import msgspec
 from starlette.responses import JSONResponse as StarletteJSONResponse
 
-from trunkline import ids
 
 _guid: ContextVar[str] = ContextVar("request_guid", default="")
 _encoder = msgspec.json.Encoder(decimal_format="number")
@@ -37,10 +36,16 @@ def item(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body)
 
 
-def created(object_id: int, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(
-        {"success": True, "guid": current_guid(), "id": ids.encode(object_id)}, status_code=status_code
-    )
+def secret_response(body: dict[str, Any], **secret: str) -> JSONResponse:
+    """A created object with a secret shown this once: in the success envelope, and never stored
+    by a cache."""
+    return JSONResponse({"success": True, "guid": current_guid(), **body, **secret}, headers={"Cache-Control": "no-store"})
+
+
+def saved(body: dict[str, Any], status_code: int = 200, **extra: Any) -> JSONResponse:
+    """A created or updated resource: the envelope (success, guid) around the object as it is
+    now stored, so a client needs no second GET."""
+    return JSONResponse({"success": True, "guid": current_guid(), **body, **extra}, status_code=status_code)
 
 
 def done(status_code: int = 200, **extra: Any) -> JSONResponse:

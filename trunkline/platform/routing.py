@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from fastapi import APIRouter, FastAPI
 
 from trunkline.platform.openapi import ERROR_RESPONSES
-from trunkline.platform.schema import Done
+from trunkline.platform.schema import Output, saved_of
 
 API = "/api"
 
@@ -21,15 +21,15 @@ def resource_router(path: str, tag: str) -> APIRouter:
     return APIRouter(prefix=API + path, tags=[tag], responses=ERROR_RESPONSES)
 
 
-def update_routes(router: APIRouter, path: str, endpoint: Callable, summary: str, description: str) -> None:
-    """One update under each verb clients use for it (POST, PATCH or PUT),
-    each its own documented operation."""
+def update_routes(router: APIRouter, path: str, endpoint: Callable, summary: str, description: str, model: type[Output]) -> None:
+    """One update under each verb clients use for it (POST, PATCH or PUT), each its own
+    documented operation, answering the updated `model` in the success envelope."""
     for method in ("POST", "PATCH", "PUT"):
         router.add_api_route(
             path,
             endpoint,
             methods=[method],
-            response_model=Done,
+            response_model=saved_of(model),
             summary=summary,
             description=description,
             operation_id=f"{endpoint.__name__}_{method.lower()}",

@@ -59,10 +59,10 @@ class Output(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Created(Output):
-    success: bool
-    guid: str
-    id: ApiId
+@cache
+def saved_of(model: type[Output]) -> type[Output]:
+    """The answer of a create or update: `model`'s fields in the success envelope."""
+    return type(f"{model.__name__}Saved", (model,), {"__annotations__": {"success": bool, "guid": str}})
 
 
 class Done(Output):

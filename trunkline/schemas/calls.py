@@ -158,6 +158,8 @@ class RerateResult(Output):
 
 
 class Quote(Output):
+    success: bool
+    guid: str
     number: str
     normalized: str | None
     duration: int

@@ -75,11 +75,9 @@ class Endpoint(Output):
     rotated_at: datetime = Field(description="When the current password was issued")
 
 
-class EndpointCredentials(Output):
+class EndpointCredentials(Endpoint):
     success: bool
     guid: str
-    id: ApiId
-    login: str
     password: str = Field(description="Shown this once, stored only as a hash")
 
 

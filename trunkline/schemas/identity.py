@@ -61,10 +61,9 @@ class Token(Output):
     user_id: ApiId | None
 
 
-class TokenCreated(Output):
+class TokenCreated(Token):
     success: bool
     guid: str
-    id: ApiId
     token: str = Field(description="The secret: shown this once, stored only as a hash")
 
 
@@ -109,10 +108,9 @@ class Organization(Output):
     created_at: datetime
 
 
-class OrganizationCreated(Output):
+class OrganizationCreated(Organization):
     success: bool
     guid: str
-    id: ApiId
     admin_token: str = Field(description="A token with scope * for the new organization, shown once")
 
 
