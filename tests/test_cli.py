@@ -174,6 +174,7 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("TRUNKLINE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("TRUNKLINE_ARGON2_FAST", "true")
     monkeypatch.delenv("TRUNKLINE_DATABASE_URL", raising=False)
+    assert run("migrate").exit_code == 0
     created = run("tokens", "create")
     assert created.exit_code == 0, created.output
     (tmp_path / "deck.csv").write_text(DECK)
@@ -253,3 +254,30 @@ def test_an_unknown_org_is_refused(data_dir, tmp_path):
     write_csv(tmp_path / "c.csv", ["call_id", "callee", "start", "duration"], [["x", "+4420", "2024-05-01T10:00:00Z", "5"]])
     result = run("calls", "import", str(tmp_path / "c.csv"), "--org", "OTk5OTk=")
     assert result.exit_code == 2 and "No such organization" in result.output
+
+
+def test_cli_and_server_share_one_database_wherever_they_start(tmp_path, monkeypatch):
+    """The default data location does not depend on the working directory, and a command that
+    finds no database says where it looked instead of making a new one."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("TRUNKLINE_DATA_DIR", raising=False)
+    monkeypatch.delenv("TRUNKLINE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TRUNKLINE_ARGON2_FAST", "true")
+    monkeypatch.chdir(tmp_path)
+    refused = run("tokens", "create")
+    assert refused.exit_code == 2 and "No database at" in refused.output and "trunkline serve" in refused.output
+    expected = tmp_path / "home" / ".local" / "share" / "trunkline" / "trunkline.sqlite3"
+    assert not expected.exists()
+    assert run("migrate").exit_code == 0 and expected.exists()
+    elsewhere = tmp_path / "somewhere" / "else"
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    token = run("tokens", "create")
+    assert token.exit_code == 0, token.output
+    uv, thread, url = start_server(Settings(argon2_fast=True))  # the server's default location, from yet another directory
+    try:
+        assert httpx.get(f"{url}/api/auth/me", headers={"Authorization": f"Bearer {token.stdout.strip().splitlines()[-1]}"}).status_code == 200
+    finally:
+        uv.should_exit = True
+        thread.join(10)

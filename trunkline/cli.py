@@ -54,7 +54,16 @@ def _org(conn, org: str | None) -> int:
     return org_id
 
 
-def _engine(settings: Settings):
+def _engine(settings: Settings, create: bool = False):
+    """The server's database. Only `serve` and `migrate` create one: any other command that
+    finds none says where it looked, instead of making a new one the server never reads."""
+    database = settings.data_dir / "trunkline.sqlite3"
+    if not create and not settings.database_url and not database.exists():
+        console.print(
+            f"[red]No database at {escape(str(database))}.[/red] Start the server once (trunkline serve) or run "
+            "trunkline migrate, or point TRUNKLINE_DATA_DIR (or TRUNKLINE_DATABASE_URL) at the server's database."
+        )
+        raise typer.Exit(2)
     prepare(settings)
     return make_engine(settings.sqlalchemy_url)
 
@@ -67,7 +76,7 @@ def serve(
 ) -> None:
     """Migrate the schema, create the operator's organization on first start, and serve the API."""
     settings = Settings()
-    engine = _engine(settings)
+    engine = _engine(settings, create=True)
     with engine.begin() as conn:
         secret = identity.bootstrap(conn)
     engine.dispose()
@@ -333,6 +342,6 @@ def purge_requests() -> None:
 
 @app.command()
 def migrate() -> None:
-    """Bring the database schema up to date (serve does this too)."""
-    _engine(Settings()).dispose()
+    """Create the database if there is none, and bring its schema up to date (serve does this too)."""
+    _engine(Settings(), create=True).dispose()
     console.print("schema up to date")

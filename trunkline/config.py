@@ -1,13 +1,15 @@
 """Settings, read from `TRUNKLINE_*` environment variables.
 
-The defaults give the embedded mode: a SQLite file under `./.data` and an
-in-process rate limiter. Production sets a PostgreSQL URL and a Redis URL so
+The defaults give the embedded mode: a SQLite file in the user's data directory (the same
+for the server and every CLI command, wherever they are started) and an in-process rate
+limiter. Production sets a PostgreSQL URL and a Redis URL so
 that many stateless workers share data and limits.
 """
 
 from pathlib import Path
 from typing import Literal
 
+from platformdirs import user_data_path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,7 +22,7 @@ DEFAULT_DIAL_STRING = "{origination_caller_id_number=$account_id}sofia/gateway/d
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRUNKLINE_", extra="ignore")
 
-    data_dir: Path = Path(".data")
+    data_dir: Path = Field(default_factory=lambda: user_data_path("trunkline"), description="Where the embedded SQLite database lives")
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite file in data_dir"
     )
