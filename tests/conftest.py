@@ -91,6 +91,7 @@ class Server:
 
 
 def start_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
+    prepare(settings)  # as `trunkline serve` does before it serves
     port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False, server_header=False)
     server = uvicorn.Server(config)

@@ -1,5 +1,7 @@
 """Small shared pieces of test data."""
 
+import time
+
 RATE = {
     "prefix": "44",
     "type": "INTERNATIONAL",
@@ -48,3 +50,21 @@ def ready_to_dial(client, *account_ids: str, balance: str = "10") -> None:
         created = client.post("/api/accounts", json={"account_id": account_id, "name": account_id})
         assert created.status_code == 200, created.text
         assert client.post(f"/api/accounts/{created.json()['id']}/credit", json={"amount": balance}).status_code == 200
+
+
+def rerate(client, body: dict) -> dict:
+    """Start a re-rating job (202) and follow it until it is done; the finished job."""
+    started = client.post("/api/calls/rerate", json=body)
+    assert started.status_code == 202, started.text
+    return follow(client, started.json()["id"])
+
+
+def follow(client, job_id: str, seconds: float = 60) -> dict:
+    """Poll a re-rating job until it has finished (bounded); it must have finished well."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job = client.get(f"/api/calls/rerate/{job_id}").json()
+        if job["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            assert job["status"] == "done", job
+            return job
+        time.sleep(0.02)

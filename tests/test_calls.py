@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.helpers import assert_error, rate
+from tests.helpers import assert_error, rate, rerate
 from trunkline import billing, ids
 from trunkline.platform.resources import utcnow
 from trunkline.schemas.calls import CallIn
@@ -153,10 +153,10 @@ def test_rerate_after_deck_change(deck):
     rate_id = deck.client.get("/api/call_rates", params={"filter": "prefix eq '44'"}).json()["items"][0]["id"]
     deck.client.patch(f"/api/call_rates/{rate_id}", json={"price_1": "0.024", "price_n": "0.024"})
     deck.client.post("/api/call_rates", json=rate(prefix="99"))
-    body = deck.client.post("/api/calls/rerate", json={"start_date": "2024-05-01", "end_date": "2024-05-01"}).json()
+    body = rerate(deck.client, {"start_date": "2024-05-01", "end_date": "2024-05-01"})
     assert body["calls"] == 2 and body["changed"] == 2
     assert body["cost_before"] == 0.0252 and body["cost_after"] == 0.0504 + 0.0252 and body["difference"] == 0.0504
-    again = deck.client.post("/api/calls/rerate", json={"start_date": "2024-05-01", "end_date": "2024-05-01"}).json()
+    again = rerate(deck.client, {"start_date": "2024-05-01", "end_date": "2024-05-01"})
     assert again["changed"] == 0
     report = deck.client.get("/api/reports/call-data", params={"start_date": "2024-05-01", "end_date": "2024-05-01"}).json()
     assert report["data"] == [{"day": "2024-05-01", "calls": 2, "answered": 2, "unrated": 0, "billsec": 250, "cost": 0.0756}]

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from tests.helpers import assert_error, rate
+from tests.helpers import assert_error, rate, rerate
 
 REPORT = "/api/reports/call-data"
 MAY = {"start_date": "2024-05-01", "end_date": "2024-05-03"}
@@ -153,7 +153,7 @@ def test_totals_follow_rerating(calls):
     rate_id = calls.client.get("/api/call_rates", params={"filter": "prefix eq '44'"}).json()["items"][0]["id"]
     assert calls.client.patch(f"/api/call_rates/{rate_id}", json={"price_1": "0.024", "price_n": "0.024"}).status_code == 200
     assert calls.client.post("/api/call_rates", json=rate(prefix="99", type="NATIONAL")).status_code == 200
-    body = calls.client.post("/api/calls/rerate", json=MAY).json()
+    body = rerate(calls.client, MAY)
     assert body["calls"] == 5 and body["changed"] == 4  # c1, c4, c5 (44's new prices; c4 still costs 0) and c3 (now rated)
     assert report(calls, **MAY, group_by="prefix") == [
         row(3, 2, 0, 186, 0.0768, prefix="44"),
@@ -172,13 +172,13 @@ def test_totals_follow_rerating(calls):
     ]
     # Outside the re-rated range nothing moved.
     assert report(calls, start_date="2024-04-30", end_date="2024-04-30") == [row(2, 2, 0, 67, 0.024, day="2024-04-30")]
-    assert calls.client.post("/api/calls/rerate", json=MAY).json()["changed"] == 0
+    assert rerate(calls.client, MAY)["changed"] == 0
 
 
 def test_rerating_one_account(calls):
     rate_id = calls.client.get("/api/call_rates", params={"filter": "prefix eq '447'"}).json()["items"][0]["id"]
     assert calls.client.delete(f"/api/call_rates/{rate_id}").status_code == 200
-    body = calls.client.post("/api/calls/rerate", json={**MAY, "account_id": "acct-a"}).json()
+    body = rerate(calls.client, {**MAY, "account_id": "acct-a"})
     assert body["calls"] == 3 and body["changed"] == 1  # c2 now matches 44: 0.012
     assert report(calls, **MAY, group_by="account,prefix") == [
         row(3, 3, 0, 246, 0.0504, account_id="acct-a", prefix="44"),

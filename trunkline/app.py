@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from trunkline import cdrs, ids
 from trunkline.api import ROUTERS, call_rates
 from trunkline.billing import DeckCache
+from trunkline.rerating import Rerater
 from trunkline.config import Settings
 from trunkline.dialer import Dispatcher, make_dialer
 from trunkline.platform import errors, openapi
@@ -24,13 +25,16 @@ from trunkline.store.db import make_engine, migrate
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     ids.configure(settings.worker_id)
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url, settings.sqlite_busy_seconds)
     writer = RequestLogWriter(engine, settings.request_log_days)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         writer.start()
+        app.state.rerater.started()
+        await app.state.rerater.resume()
         yield
+        await app.state.rerater.stop()
         await app.state.dispatcher.stop()
         await writer.stop()
         engine.dispose()
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.request_log = writer
     app.state.passwords = Passwords(fast=settings.argon2_fast)
     app.state.decks = DeckCache()
+    app.state.rerater = Rerater(engine, app.state.decks)
     app.state.dispatcher = Dispatcher(engine, make_dialer(settings))
     app.state.authenticator = Authenticator(engine, settings, app.state.passwords, RateLimiter(settings.redis_url))
 

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -314,7 +314,7 @@ def _writing(conn: Connection, org_id: int, alone: bool = False) -> Iterator[Non
     """
     if conn.dialect.name == "postgresql":
         if alone:
-            _exclusive(conn, org_id)
+            exclusive(conn, org_id)
         else:
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(%s, %s)", _ingest_lock(org_id))
         yield
@@ -328,7 +328,7 @@ def _ingest_lock(org_id: int) -> tuple[int, int]:
     return _INGEST_LOCKS, org_id % 2**31
 
 
-def _exclusive(conn: Connection, org_id: int) -> None:
+def exclusive(conn: Connection, org_id: int) -> None:
     """Keep every other writer of the organization's calls out until `conn`'s transaction ends,
     for re-rating: it reads calls and writes back what changed, and two runs reading the same
     calls would move the totals and the balances twice. PostgreSQL: ingest's advisory lock,
@@ -405,32 +405,31 @@ class Rerated:
     cost_after: int = 0
 
 
-def rerate(conn: Connection, org_id: int, deck: Deck, start_date: date, end_date: date, account_id: str | None, now: datetime) -> Rerated:
-    """Price the range again with the current deck; only calls whose result changed are written,
-    and the accounts they were charged to move by the difference (one ledger entry each)."""
-    _exclusive(conn, org_id)
+def rerate(conn: Connection, org_id: int, deck: Deck, rows: Sequence, now: datetime) -> Rerated:
+    """Price stored calls (`rows`, read inside the organization's exclusive turn, see
+    `exclusive`) again with `deck`, in the caller's transaction. Only calls whose result changed
+    are written; the accounts they were charged to move by the difference (one ledger entry each)."""
     result = Rerated()
     refunds: dict[int, list] = {}  # account row id: [old cost - new cost, calls]
-    for chunk in store.in_range(conn, org_id, start_date, end_date, account_id):
-        before, after, changes = [], [], []
-        for row in chunk:
-            old = row._asdict()
-            new = {**old, **rating_columns(deck, row.callee, row.billsec, now)}
-            result.calls += 1
-            result.cost_before += old["cost"] or 0
-            result.cost_after += new["cost"] or 0
-            if (old["rated"], old["cost"], old["rate_id"], old["breakdown"]) != (new["rated"], new["cost"], new["rate_id"], new["breakdown"]):
-                before.append(old)
-                after.append(new)
-                changes.append({**new, "call_pk": row.id})
-                if row.account_ref is not None:
-                    refund = refunds.setdefault(row.account_ref, [0, 0, None])
-                    refund[0] += (old["cost"] or 0) - (new["cost"] or 0)
-                    refund[1] += 1
-        result.changed += len(changes)
-        store.update_ratings(conn, changes)
-        store.add_totals(conn, before, sign=-1)
-        store.add_totals(conn, after, sign=1)
+    before, after, changes = [], [], []
+    for row in rows:
+        old = row._asdict()
+        new = {**old, **rating_columns(deck, row.callee, row.billsec, now)}
+        result.calls += 1
+        result.cost_before += old["cost"] or 0
+        result.cost_after += new["cost"] or 0
+        if (old["rated"], old["cost"], old["rate_id"], old["breakdown"]) != (new["rated"], new["cost"], new["rate_id"], new["breakdown"]):
+            before.append(old)
+            after.append(new)
+            changes.append({**new, "call_pk": row.id})
+            if row.account_ref is not None:
+                refund = refunds.setdefault(row.account_ref, [0, 0, None])
+                refund[0] += (old["cost"] or 0) - (new["cost"] or 0)
+                refund[1] += 1
+    result.changed = len(changes)
+    store.update_ratings(conn, changes)
+    store.add_totals(conn, before, sign=-1)
+    store.add_totals(conn, after, sign=1)
     accounts.apply(conn, org_id, TransactionKind.rerate, refunds, now)
     return result
 

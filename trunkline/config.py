@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         default=60, ge=1, description="Password checks (Basic auth, OAuth password grant) per minute per client address"
     )
     request_log_days: int = Field(default=14, ge=1)
+    sqlite_busy_seconds: float = Field(
+        default=10, gt=0, description="How long a SQLite writer waits for the database before the request is 503 with Retry-After"
+    )
     token_cache_seconds: float = Field(
         default=2.0, ge=0, description="How long a verified credential is trusted without a DB read"
     )

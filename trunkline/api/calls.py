@@ -1,20 +1,21 @@
-"""`/api/calls`: CDRs (CDRs), rated on ingest, idempotent on the switch's call id."""
+"""`/api/calls`: CDRs, rated on ingest, idempotent on the switch's call id; re-rating jobs."""
 
 from typing import Annotated
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from trunkline import billing, cdrs
-from trunkline.money import from_units
+from trunkline import billing, cdrs, ids, rerating
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.pagination import ListQuery, list_page
-from trunkline.platform.resources import Database, fetch_one, utcnow
-from trunkline.platform.responses import done, item
+from trunkline.platform.errors import ApiError
+from trunkline.platform.resources import Database, fetch_one
+from trunkline.platform.responses import done, item, saved
 from trunkline.platform.routing import resource_router
-from trunkline.platform.schema import page_of
-from trunkline.schemas.calls import Call, CallDetail, IngestResult, Rerate, RerateResult, present, present_ingested
+from trunkline.platform.schema import page_of, saved_of
+from trunkline.schemas.calls import Call, CallDetail, IngestResult, Rerate, RerateJob, present, present_ingested, present_rerate
 from trunkline.store import calls as store
+from trunkline.store import lookup, rerate_jobs
 
 router = resource_router("/calls", "calls")
 Reader = Annotated[Principal, caller("calls.read")]
@@ -59,22 +60,43 @@ async def ingest_calls(request: Request, db: Database, who: Annotated[Principal,
 
 @router.post(
     "/rerate",
-    response_model=RerateResult,
+    status_code=202,
+    response_model=saved_of(RerateJob),
     summary="Re-rate a date range after a deck change",
-    description="Prices every call started in the range (UTC days, inclusive) again with the current deck and "
-    "reports how many changed and by how much. Reports follow at once.",
+    description="Starts a job that prices every call started in the range (UTC days, inclusive) again with the "
+    "current deck, in committed chunks of 5,000 calls, and answers 202 with the job at once. Follow it at "
+    "`GET /api/calls/rerate/{id}`: `calls` of `total` done so far, how many changed and by how much. Reports and "
+    "balances follow chunk by chunk; a job stopped by a restart resumes where it stopped. 409 while the "
+    "organization has another re-rate queued or running.",
 )
 def rerate_calls(body: Rerate, request: Request, db: Database, who: Annotated[Principal, caller("calls.update")]):
-    with db.begin() as conn:
-        deck = request.app.state.decks.get(conn, who.org_id)
-        result = billing.rerate(conn, who.org_id, deck, body.start_date, body.end_date, body.account_id, utcnow())
-    return done(
-        calls=result.calls,
-        changed=result.changed,
-        cost_before=from_units(result.cost_before),
-        cost_after=from_units(result.cost_after),
-        difference=from_units(result.cost_after - result.cost_before),
-    )
+    try:
+        job_id = rerating.start(db, who.org_id, body.start_date, body.end_date, body.account_id)
+    except rerating.AlreadyRunning as exc:
+        raise ApiError(409, f"A re-rate of this organization is already {_status(db, exc.job_id)}: {ids.encode(exc.job_id)}", code="RERATE_RUNNING", id=ids.encode(exc.job_id)) from None
+    request.app.state.rerater.submit_soon(job_id)
+    return saved(present_rerate(_job(db, who.org_id, job_id)), status_code=202)
+
+
+def _job(db, org_id: int, job_id: int):
+    with db.connect() as conn:
+        return lookup.by_id(conn, rerate_jobs.table, org_id, job_id)
+
+
+def _status(db, job_id: int) -> str:
+    with db.connect() as conn:
+        return rerate_jobs.get(conn, job_id).status
+
+
+@router.get("/rerate", response_model=page_of(RerateJob), summary="List re-rating jobs")
+def list_rerates(request: Request, params: ListQuery, db: Database, who: Reader):
+    with db.connect() as conn:
+        return list_page(request, params, conn, rerate_jobs.table, who.org_id, rerate_jobs.FIELDS, present_rerate)
+
+
+@router.get("/rerate/{id}", response_model=RerateJob, summary="Follow a re-rating job")
+async def get_rerate(id: str, db: Database, who: Reader):
+    return item(present_rerate(await fetch_one(db, rerate_jobs.table, who.org_id, id, "Re-rating job")))
 
 
 @router.get("/{id}", response_model=CallDetail, summary="Retrieve a call with its cost breakdown")

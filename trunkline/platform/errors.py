@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -60,6 +61,13 @@ def missing(names: Iterable[str]) -> ApiError:
         detail="One or more required input parameters were missing",
         missingInputVars=names,
     )
+
+
+def is_busy(error: Exception) -> bool:
+    """Whether a database error means another writer held the lock too long (SQLite's
+    "database is locked", PostgreSQL's lock timeout): the write may succeed if tried again."""
+    text = str(getattr(error, "orig", error)).lower()
+    return "database is locked" in text or "lock timeout" in text or "could not obtain lock" in text
 
 
 MAX_LISTED = 100  # an error names at most this many things, and counts the rest
@@ -173,6 +181,12 @@ def install(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: RequestValidationError):
         return await on_api_error(request, _validation_error(exc))
 
+    async def on_busy_database(request: Request, exc: OperationalError):
+        if not is_busy(exc):
+            raise exc
+        return await on_api_error(request, ApiError(503, "The database is busy; try again shortly", headers={"Retry-After": "1"}, code="BUSY"))
+
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(OperationalError, on_busy_database)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -147,14 +147,49 @@ class Rerate(Input):
     account_id: Text64 | None = None
 
 
-class RerateResult(Output):
-    success: bool
-    guid: str
-    calls: int
-    changed: int
+class RerateStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class RerateJob(Output):
+    id: ApiId
+    start_date: date
+    end_date: date
+    account_id: str | None
+    status: RerateStatus
+    total: int = Field(description="Calls in the range when the job started")
+    calls: int = Field(description="Calls re-rated so far")
+    changed: int = Field(description="Calls whose price changed so far")
     cost_before: MoneyOut
     cost_after: MoneyOut
     difference: MoneyOut
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+def present_rerate(row) -> dict[str, Any]:
+    return {
+        "id": ids.encode(row.id),
+        "start_date": row.start_date,
+        "end_date": row.end_date,
+        "account_id": row.account_id,
+        "status": row.status,
+        "total": row.total,
+        "calls": row.calls,
+        "changed": row.changed,
+        "cost_before": from_units(row.cost_before),
+        "cost_after": from_units(row.cost_after),
+        "difference": from_units(row.cost_after - row.cost_before),
+        "error": row.error,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "finished_at": row.finished_at,
+    }
 
 
 class Quote(Output):

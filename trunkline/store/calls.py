@@ -1,6 +1,5 @@
 """Stored calls and their daily totals, kept in step within one transaction."""
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, UTC
 from itertools import count
@@ -215,14 +214,22 @@ def day_range(start_date: date, end_date: date) -> tuple[datetime, datetime]:
     return datetime.combine(start_date, time(), UTC), datetime.combine(end_date + timedelta(days=1), time(), UTC)
 
 
-def in_range(conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None) -> Iterator:
-    """Calls started in the date range, in chunks, for re-rating."""
+def _range(org_id: int, start_date: date, end_date: date, account_id: str | None) -> list:
     start, end = day_range(start_date, end_date)
     conditions = [c.org_id == org_id, c.start_at >= start, c.start_at < end, c.billed.is_(True)]
     if account_id is not None:
         conditions.append(c.account_id == account_id)
-    result = conn.execute(select(table).where(*conditions).order_by(c.id).execution_options(yield_per=10_000))
-    yield from result.partitions()
+    return conditions
+
+
+def next_in_range(conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None, after_id: int, limit: int) -> list:
+    """The next `limit` billed calls started in the date range, by id after `after_id`, for re-rating."""
+    statement = select(table).where(*_range(org_id, start_date, end_date, account_id), c.id > after_id).order_by(c.id).limit(limit)
+    return conn.execute(statement).all()
+
+
+def count_in_range(conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None) -> int:
+    return conn.execute(select(func.count()).select_from(table).where(*_range(org_id, start_date, end_date, account_id))).scalar()
 
 
 def update_ratings(conn: Connection, changes: list[dict[str, Any]]) -> None:

@@ -19,7 +19,7 @@ def private_file(path: str | Path) -> None:
     os.chmod(path, 0o600)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = 30) -> Engine:
     if url.startswith("sqlite"):
         database = make_url(url).database
         if database and database != ":memory:" and Path(database).parent.is_dir():
@@ -27,7 +27,7 @@ def make_engine(url: str) -> Engine:
         # A pool as large as the threadpool (40): overflow connections would be opened,
         # given their pragmas and closed again on every request under load.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=20
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout}, pool_size=40, max_overflow=20
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

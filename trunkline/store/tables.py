@@ -299,3 +299,28 @@ account_transactions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_account_transactions_account", "account_ref", "id"),
 )
+
+# Re-rating runs as a job in committed chunks: `after_id` is the last call re-rated, advanced in
+# the same transaction as the chunk, so a job resumes exactly where it stopped (any worker may
+# run the next chunk: it reads `after_id` under the organization's exclusive turn).
+rerate_jobs = Table(
+    "rerate_jobs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("account_id", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("after_id", BigInteger, nullable=False),
+    Column("calls", BigInteger, nullable=False),
+    Column("changed", BigInteger, nullable=False),
+    Column("cost_before", Money, nullable=False),
+    Column("cost_after", Money, nullable=False),
+    Column("error", String(500)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Index("ix_rerate_jobs_org_status", "org_id", "status"),
+)
