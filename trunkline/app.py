@@ -6,7 +6,10 @@ from fastapi import FastAPI
 
 from trunkline import cdrs, ids
 from trunkline.api import ROUTERS, call_rates
+from starlette.concurrency import run_in_threadpool
+
 from trunkline.billing import DeckCache
+from trunkline.leases import WorkerLease
 from trunkline.rerating import Rerater
 from trunkline.config import Settings
 from trunkline.dialer import Dispatcher, make_dialer
@@ -24,12 +27,15 @@ from trunkline.store.db import make_engine, migrate
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    ids.configure(settings.worker_id)
     engine = make_engine(settings.sqlalchemy_url, settings.sqlite_busy_seconds)
+    ids.configure(settings.worker_id)  # pinned by TRUNKLINE_WORKER_ID, or leased at start:
+    lease = WorkerLease(engine) if settings.worker_id is None else None
     writer = RequestLogWriter(engine, settings.request_log_days)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if lease is not None:
+            await run_in_threadpool(lease.start)
         writer.start()
         app.state.rerater.started()
         await app.state.rerater.resume()
@@ -37,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.rerater.stop()
         await app.state.dispatcher.stop()
         await writer.stop()
+        if lease is not None:
+            await run_in_threadpool(lease.stop)
         engine.dispose()
 
     app = FastAPI(

@@ -3,6 +3,7 @@
 import csv
 import os
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from trunkline.leases import lease_for_command, leased
 from trunkline import billing, cdr_files, decks, ids
 from trunkline.app import prepare
 from trunkline.config import Settings
@@ -54,7 +56,7 @@ def _org(conn, org: str | None) -> int:
     return org_id
 
 
-def _engine(settings: Settings, create: bool = False):
+def _engine(settings: Settings, create: bool = False, lease: bool = True):
     """The server's database. Only `serve` and `migrate` create one: any other command that
     finds none says where it looked, instead of making a new one the server never reads."""
     database = settings.data_dir / "trunkline.sqlite3"
@@ -65,7 +67,12 @@ def _engine(settings: Settings, create: bool = False):
         )
         raise typer.Exit(2)
     prepare(settings)
-    return make_engine(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url)
+    if settings.worker_id is not None:
+        ids.configure(settings.worker_id)
+    elif lease:
+        lease_for_command(engine)  # ids this command makes never collide with a server's
+    return engine
 
 
 @app.command()
@@ -76,8 +83,8 @@ def serve(
 ) -> None:
     """Migrate the schema, create the operator's organization on first start, and serve the API."""
     settings = Settings()
-    engine = _engine(settings, create=True)
-    with engine.begin() as conn:
+    engine = _engine(settings, create=True, lease=False)  # the server's workers lease their own
+    with leased(engine) if settings.worker_id is None else nullcontext(), engine.begin() as conn:
         secret = identity.bootstrap(conn)
     engine.dispose()
     host, port = host or settings.host, port or settings.port

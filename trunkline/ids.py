@@ -1,7 +1,9 @@
 """Snowflake ids, written in the API as base64 of their decimal string.
 
 64-bit: 41 bits of milliseconds since 2024-01-01, 10 bits of worker id, 12 bits
-of sequence, so workers with distinct ids never collide.
+of sequence, so workers with distinct ids never collide. A process's worker id is leased from
+the database (`trunkline.leases`); a generator whose lease has run out refuses to make ids, as
+another process may hold its worker id by then.
 """
 
 import base64
@@ -16,16 +18,26 @@ _SEQUENCE_BITS = 12
 _MAX_SEQUENCE = (1 << _SEQUENCE_BITS) - 1
 
 
+class LeaseExpired(RuntimeError):
+    """The worker id's lease ran out before it was renewed (the database was out of reach)."""
+
+
 class Snowflake:
     """Thread-safe generator of time-ordered 63-bit ids."""
 
-    def __init__(self, worker_id: int | None = None) -> None:
+    def __init__(self, worker_id: int | None = None, valid_until: float | None = None) -> None:
         self.worker_id = (os.getpid() if worker_id is None else worker_id) % (1 << _WORKER_BITS)
+        self.valid_until = valid_until  # time.monotonic() deadline of the lease; None: not leased
         self._lock = threading.Lock()
         self._last_ms = 0
         self._sequence = 0
 
+    def _check(self) -> None:
+        if self.valid_until is not None and time.monotonic() >= self.valid_until:
+            raise LeaseExpired(f"worker id {self.worker_id}: lease not renewed in time")
+
     def next(self) -> int:
+        self._check()
         with self._lock:
             now = max(int(time.time() * 1000), self._last_ms)
             if now == self._last_ms:
@@ -44,6 +56,7 @@ class Snowflake:
         numbers, carrying on into the following milliseconds as `next` does when one fills."""
         if count <= 0:
             return []
+        self._check()
         with self._lock:
             now = max(int(time.time() * 1000), self._last_ms)
             sequence = self._sequence + 1 if now == self._last_ms else 0
@@ -81,9 +94,12 @@ def decode(text: str) -> int | None:
 generator = Snowflake()
 
 
-def configure(worker_id: int | None) -> None:
+def configure(worker_id: int | None, valid_until: float | None = None) -> None:
     global generator
-    generator = Snowflake(worker_id)
+    if generator.worker_id == worker_id and worker_id is not None:
+        generator.valid_until = valid_until  # a renewal: keep the sequence state
+        return
+    generator = Snowflake(worker_id, valid_until)
 
 
 def new_id() -> int:

@@ -324,3 +324,12 @@ rerate_jobs = Table(
     Column("finished_at", UTCDateTime()),
     Index("ix_rerate_jobs_org_status", "org_id", "status"),
 )
+
+# Which process holds which snowflake worker id, until when (see store.workers).
+worker_leases = Table(
+    "worker_leases",
+    metadata,
+    Column("worker_id", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(32), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
