@@ -112,6 +112,7 @@ def test_basic_auth_with_a_console_user(org):
         "Digest username=x",
         "tl_abc",
     ],
+    ids=["unknown-user", "not-base64", "no-colon", "not-utf8", "basic-empty", "bearer-garbage", "bearer-empty", "unknown-token", "digest", "no-scheme"],
 )
 def test_bad_credentials_are_401(same_org, header):
     with bare(same_org) as client:
