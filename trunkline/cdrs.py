@@ -16,7 +16,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import msgspec
 from pydantic import TypeAdapter, ValidationError
@@ -63,14 +63,20 @@ def _problems(exc: ValidationError, where: str) -> list[dict[str, str]]:
     return found
 
 
-def parse(body: bytes, media_type: str) -> tuple[list[CallIn] | list[Cdr], bool]:
-    """The CDRs in `body`, and whether it was a single JSON object; 4xx on any bad record."""
+STREAMED = ("application/x-ndjson", "text/csv")  # read record by record from a file, not held whole
+
+
+def parse(body: bytes | IO[bytes], media_type: str) -> tuple[list[CallIn] | list[Cdr], bool]:
+    """The CDRs in `body` (bytes, or for CSV and NDJSON a binary file read as it goes), and
+    whether it was a single JSON object; 4xx on any bad record."""
+    if media_type in STREAMED:
+        handle = io.BytesIO(body) if isinstance(body, bytes) else body
+        if not any(chunk.strip() for chunk in iter(lambda: handle.read(65536), b"")):
+            raise ApiError(400, "Empty body: send one CDR or a batch")
+        handle.seek(0)
+        return (_csv(handle) if media_type == "text/csv" else _ndjson(handle)), False
     if not body.strip():
         raise ApiError(400, "Empty body: send one CDR or a batch")
-    if media_type == "text/csv":
-        return _csv(body), False
-    if media_type == "application/x-ndjson":
-        return _ndjson(body), False
     single = not body.lstrip().startswith(b"[")
     if not single:
         fast = _fast_batch(body)
@@ -140,13 +146,18 @@ def _rejected(problems: list[dict[str, str]]) -> ApiError:
     return ApiError(422, f"{len(problems)} problem(s) in the batch; nothing was stored", **listed(problems))
 
 
-def _ndjson(body: bytes) -> list[CallIn]:
+def _compact(call: CallIn) -> Cdr:
+    """A validated CDR as a struct: a fifth of a pydantic model's memory, for large batches."""
+    return Cdr(**call.__dict__)
+
+
+def _ndjson(handle: IO[bytes]) -> list[Cdr]:
     calls, problems = [], []
-    for number, line in enumerate(body.splitlines(), start=1):
+    for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
         try:
-            calls.append(_one.validate_json(line))
+            calls.append(_compact(_one.validate_json(line)))
         except ValidationError as exc:
             problems += _problems(exc, f"line {number}")
     if problems:
@@ -154,12 +165,17 @@ def _ndjson(body: bytes) -> list[CallIn]:
     return calls
 
 
-def _csv(body: bytes) -> list[CallIn]:
+def _csv(handle: IO[bytes]) -> list[Cdr]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     try:
-        text = body.decode("utf-8-sig")
+        return _csv_records(csv.DictReader(text))
     except UnicodeDecodeError as exc:
         raise ApiError(400, f"CSV is not UTF-8: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    finally:
+        text.detach()  # the handle is its owner's to close
+
+
+def _csv_records(reader: csv.DictReader) -> list[Cdr]:
     try:
         unknown = [name for name in reader.fieldnames or [] if name not in CallIn.model_fields]
         if unknown:
@@ -168,7 +184,7 @@ def _csv(body: bytes) -> list[CallIn]:
         for record in reader:
             values: dict[str, Any] = {key: value for key, value in record.items() if key is not None and value not in ("", None)}
             try:
-                calls.append(_one.validate_python(values))
+                calls.append(_compact(_one.validate_python(values)))
             except ValidationError as exc:
                 problems += _problems(exc, f"line {reader.line_num}")
     except csv.Error as exc:  # e.g. a field over the csv module's 128 KiB limit

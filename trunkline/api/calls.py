@@ -1,5 +1,6 @@
 """`/api/calls`: CDRs, rated on ingest, idempotent on the switch's call id; re-rating jobs."""
 
+import tempfile
 from typing import Annotated
 
 from fastapi import Request
@@ -49,12 +50,17 @@ def list_calls(request: Request, params: ListQuery, db: Database, who: Reader):
 )
 async def ingest_calls(request: Request, db: Database, who: Annotated[Principal, caller("calls.create")]):
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    body = await request.body()
-
-    def read():
-        return cdrs.parse(body, media_type)[0]
-
-    result = await run_in_threadpool(billing.ingest_batch, db, request.app.state.decks, who.org_id, read)
+    if media_type not in cdrs.STREAMED:
+        body = await request.body()
+        result = await run_in_threadpool(billing.ingest_batch, db, request.app.state.decks, who.org_id, lambda: cdrs.parse(body, media_type)[0])
+        return done(**present_ingested(result))
+    # CSV and NDJSON stream to a file that spills to disk past 1 MiB, and are read from it
+    # record by record: a large batch never sits in memory as bytes and text besides its CDRs.
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        result = await run_in_threadpool(billing.ingest_batch, db, request.app.state.decks, who.org_id, lambda: cdrs.parse(spool, media_type)[0])
     return done(**present_ingested(result))
 
 
