@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trunkline.config import Settings
 from trunkline.platform import credentials, scopes
+from trunkline.platform.body import has_body
 from trunkline.platform.errors import ApiError, error_response
 from trunkline.platform.queryparams import known_query_parameters
 from trunkline.platform.ratelimit import RateLimiter
@@ -200,7 +201,7 @@ class AuthenticateFirstMiddleware:
         self.public = public
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["path"] not in self.public and _has_body(scope):
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix) and scope["path"] not in self.public and has_body(dict(scope["headers"])):
             request = Request(scope)
             state = scope.setdefault("state", {})
             try:
@@ -209,11 +210,6 @@ class AuthenticateFirstMiddleware:
                 await error_response(error, state)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-def _has_body(scope) -> bool:
-    headers = dict(scope["headers"])
-    return headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
 
 
 async def authorize(request: Request, security_scopes: SecurityScopes) -> Principal:

@@ -36,6 +36,11 @@ def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
+def has_body(headers: dict[bytes, bytes]) -> bool:
+    """Whether the request announces a body (a length other than 0, or chunks)."""
+    return headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+
+
 async def _read(receive: Receive) -> bytes:
     """The whole body (its size is capped by BodyLimitMiddleware as it streams in)."""
     chunks = []
@@ -143,8 +148,7 @@ class BodyDecodingMiddleware:
         scope = {**scope, "method": self._method(method, query, headers)}
         _check_nul(scope["path"], query)
         media_type = _media_type(headers)
-        has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
-        if not has_body:
+        if not has_body(headers):
             _check_conflicts(query, {})
             return scope, receive
         body_verb = scope["method"] in BODY_VERBS
