@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from itertools import repeat
 from operator import methodcaller
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 
@@ -256,12 +256,15 @@ def _read_chunk(header: list[str], chunk: list[tuple[int, list[str]]], first_lin
         result.rows.append(row)
 
 
-def read_bytes(data: bytes, progress: Callable[[int], None] | None = None) -> DeckRead:
+def read_file(handle: IO[bytes]) -> DeckRead:
+    """Validate a CSV deck read from a binary file as it goes (an upload spooled to disk)."""
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     try:
-        text = data.decode("utf-8-sig")
+        return read(text)
     except UnicodeDecodeError as exc:
         return DeckRead(rows=[], errors=[RowError(1, None, f"not UTF-8 text: {exc}")], error_count=1)
-    return read(io.StringIO(text, newline=""), progress)
+    finally:
+        text.detach()  # the handle is its owner's to close
 
 
 def write(rows: Iterable[Any]) -> Iterator[str]:

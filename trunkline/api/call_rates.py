@@ -1,7 +1,8 @@
 """`/api/call_rates`: the organization's rate deck, with CSV import and export."""
 
+import tempfile
 from enum import StrEnum
-from typing import Annotated
+from typing import IO, Annotated
 
 from fastapi import Query, Request
 from starlette.datastructures import UploadFile
@@ -95,23 +96,25 @@ async def import_call_rates(
     mode: Annotated[ImportMode, Query(description="With a text/csv body; a multipart body sends mode as a field")] = ImportMode.merge,
 ):
     if request.headers.get("content-type", "").split(";")[0].strip().lower() == "text/csv":
-        data = await request.body()
-    else:
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise ApiError(400, "Missing required parameters: file", code="MISSING_REQUIRED_PARAMS", missingInputVars=["file"])
-        data = await upload.read()
-        sent = form.get("mode")
-        if sent is not None:
-            if sent not in ImportMode.__members__:
-                raise invalid([{"name": "mode", "reason": f"one of {', '.join(ImportMode)}"}])
-            mode = ImportMode(sent)
-    return await run_in_threadpool(_import, data, mode, db, who.org_id)
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:  # read as it goes, not held whole
+            async for chunk in request.stream():
+                spool.write(chunk)
+            spool.seek(0)
+            return await run_in_threadpool(_import, spool, mode, db, who.org_id)
+    form = await request.form()  # a multipart file is spooled the same way by Starlette
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ApiError(400, "Missing required parameters: file", code="MISSING_REQUIRED_PARAMS", missingInputVars=["file"])
+    sent = form.get("mode")
+    if sent is not None:
+        if sent not in ImportMode.__members__:
+            raise invalid([{"name": "mode", "reason": f"one of {', '.join(ImportMode)}"}])
+        mode = ImportMode(sent)
+    return await run_in_threadpool(_import, upload.file, mode, db, who.org_id)
 
 
-def _import(data: bytes, mode: ImportMode, db, org_id: int):
-    deck = decks.read_bytes(data)
+def _import(handle: IO[bytes], mode: ImportMode, db, org_id: int):
+    deck = decks.read_file(handle)
     if deck.error_count:
         raise ApiError(
             422,
