@@ -1,6 +1,11 @@
-"""Small shared pieces of test data."""
+"""Small shared pieces of test data, and the builders several test modules use."""
 
 import time
+from pathlib import Path
+
+import httpx
+
+SWITCH_FIXTURES = Path(__file__).parent / "fixtures" / "switches"
 
 RATE = {
     "prefix": "44",
@@ -68,3 +73,51 @@ def follow(client, job_id: str, seconds: float = 60) -> dict:
             assert job["status"] == "done", job
             return job
         time.sleep(0.02)
+
+
+def cdr(call_id: str, callee: str = "+44 20 7946 0000", billsec: int = 125, **fields) -> dict:
+    answered = billsec > 0
+    return {
+        "call_id": call_id,
+        "account_id": "acct-1",
+        "caller": "+15551230000",
+        "callee": callee,
+        "start": "2024-05-01T10:00:00Z",
+        "answer": "2024-05-01T10:00:05Z" if answered else None,
+        "duration": billsec + 5,
+        "billsec": billsec,
+        "disposition": "ANSWERED" if answered else "NO ANSWER",
+        "direction": "outbound",
+        **fields,
+    }
+
+
+def make_token(client, scopes, **fields) -> tuple[str, str]:
+    response = client.post("/api/tokens", json={"name": "test", "scopes": scopes, **fields})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return body["id"], body["token"]
+
+
+def fixture(name: str) -> str:
+    return (SWITCH_FIXTURES / name).read_text(encoding="utf-8")
+
+
+class Switch:
+    """An organization with a deck and a cdr_push endpoint."""
+
+    def __init__(self, org):
+        self.org = org
+        for prefix, price in (("49", "0.02"), ("44", "0.012"), ("1", "0.005")):
+            assert org.client.post("/api/call_rates", json=rate(prefix=prefix, price_1=price, price_n=price)).status_code == 200
+        created = org.client.post("/api/endpoints", json={"name": "fs01", "type": "cdr_push"}).json()
+        self.auth = (created["login"], created["password"])
+
+    def push(self, body: str, media_type: str) -> httpx.Response:
+        return httpx.post(f"{self.org.server.url}/api/endpoint/cdr", content=body.encode(), headers={"content-type": media_type}, auth=self.auth)
+
+    def calls(self) -> dict[str, dict]:
+        return {call["call_id"]: call for call in self.org.client.get("/api/calls", params={"top": 100}).json()["items"]}
+
+    def quote(self, number: str, seconds: int) -> dict:
+        return self.org.client.get("/api/call_rates/quote", params={"number": number, "duration": seconds}).json()

@@ -9,11 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_calls import cdr
-from test_endpoint_cdr import Switch, fixture
-from test_tokens import make_token
 
-from tests.helpers import assert_error, follow, ok, rate, rerate
+from tests.helpers import Switch, assert_error, cdr, fixture, follow, make_token, ok, rate, rerate
 from trunkline.money import to_units
 from trunkline.rating import MAX_CALL_SECONDS, Rate, max_seconds
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 
-from tests.conftest import Server, bootstrap_operator, new_org, settings_for, start_server
+from tests.harness import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import assert_error, rate
 from trunkline import ids
 from trunkline.app import create_app

@@ -6,28 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from tests.helpers import assert_error, rate, rerate
+from tests.helpers import assert_error, cdr, rate, rerate
 from trunkline import billing, ids
 from trunkline.platform.resources import utcnow
 from trunkline.schemas.calls import CallIn
 from trunkline.store.db import make_engine
 
 
-def cdr(call_id: str, callee: str = "+44 20 7946 0000", billsec: int = 125, **fields) -> dict:
-    answered = billsec > 0
-    return {
-        "call_id": call_id,
-        "account_id": "acct-1",
-        "caller": "+15551230000",
-        "callee": callee,
-        "start": "2024-05-01T10:00:00Z",
-        "answer": "2024-05-01T10:00:05Z" if answered else None,
-        "duration": billsec + 5,
-        "billsec": billsec,
-        "disposition": "ANSWERED" if answered else "NO ANSWER",
-        "direction": "outbound",
-        **fields,
-    }
+
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import start_server
+from tests.harness import start_server
 from trunkline.cli import app as cli
 from trunkline.config import Settings
 from trunkline.money import from_units

@@ -5,7 +5,7 @@ allow-lists, the per-address login limit and the request log."""
 import httpx
 import pytest
 
-from tests.conftest import Server, bootstrap_operator, new_org, settings_for, start_server
+from tests.harness import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import ok
 from trunkline.platform.clients import networks, resolve
 

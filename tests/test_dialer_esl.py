@@ -7,7 +7,7 @@ import time
 import uuid
 
 import pytest
-from tests.conftest import Server, bootstrap_operator, free_port, new_org, settings_for, start_server
+from tests.harness import Server, bootstrap_operator, free_port, new_org, settings_for, start_server
 from tests.helpers import ready_to_dial
 
 from trunkline.dialer import CallRequest

@@ -3,45 +3,18 @@ exactly like `POST /api/calls`, a retry is a 200 duplicate, and a bad payload st
 
 import base64
 import uuid
-from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
 
-from tests.helpers import assert_error, rate
+from tests.helpers import Switch, assert_error, fixture
 
-FIXTURES = Path(__file__).parent / "fixtures" / "switches"
 FORM = "application/x-www-form-urlencoded"
-
-
-def fixture(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
 
 
 def form(document: str) -> str:
     """What mod_json_cdr / mod_xml_cdr POST with encode=true."""
     return "cdr=" + quote(document, safe="")
-
-
-class Switch:
-    """An organization with a deck and a cdr_push endpoint."""
-
-    def __init__(self, org):
-        self.org = org
-        for prefix, price in (("49", "0.02"), ("44", "0.012"), ("1", "0.005")):
-            assert org.client.post("/api/call_rates", json=rate(prefix=prefix, price_1=price, price_n=price)).status_code == 200
-        created = org.client.post("/api/endpoints", json={"name": "fs01", "type": "cdr_push"}).json()
-        self.auth = (created["login"], created["password"])
-
-    def push(self, body: str, media_type: str) -> httpx.Response:
-        return httpx.post(f"{self.org.server.url}/api/endpoint/cdr", content=body.encode(), headers={"content-type": media_type}, auth=self.auth)
-
-    def calls(self) -> dict[str, dict]:
-        return {call["call_id"]: call for call in self.org.client.get("/api/calls", params={"top": 100}).json()["items"]}
-
-    def quote(self, number: str, seconds: int) -> dict:
-        return self.org.client.get("/api/call_rates/quote", params={"number": number, "duration": seconds}).json()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import new_org
+from tests.harness import new_org
 from tests.helpers import assert_error
 from trunkline import ids
 from trunkline.store.db import make_engine

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.conftest import new_org
+from tests.harness import new_org
 from tests.helpers import assert_error, rate
 
 TYPES = ("LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE")

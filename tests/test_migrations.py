@@ -10,7 +10,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
-from tests.conftest import POSTGRES_URL, fresh_postgres_database, require_service
+from tests.harness import POSTGRES_URL, fresh_postgres_database, require_service
 from trunkline import billing
 from trunkline.config import Settings
 from trunkline.rating import Rate, price

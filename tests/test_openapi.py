@@ -27,7 +27,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import CI, Server, new_org
+from tests.harness import CI, Server, new_org
 from tests.helpers import assert_error
 from trunkline.api import ROUTERS
 from trunkline.platform import scopes

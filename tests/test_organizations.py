@@ -5,7 +5,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from tests.conftest import new_org
+from tests.harness import new_org
 from tests.helpers import assert_error, rate
 from trunkline import ids
 from trunkline.store.db import make_engine

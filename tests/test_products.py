@@ -3,8 +3,7 @@
 from datetime import datetime
 
 import pytest
-from helpers import assert_error
-from test_tokens import make_token
+from tests.helpers import assert_error, make_token
 
 SEED_001 = [
     ("ENT", "SMS A2P Enterprise"),

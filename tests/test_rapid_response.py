@@ -6,9 +6,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import new_org
-from tests.helpers import assert_error, ready_to_dial
-from tests.test_tokens import make_token
+from tests.harness import new_org
+from tests.helpers import assert_error, make_token, ready_to_dial
 
 VALID = {"account_id": "12345", "callee": "+44 (20) 7946-0000", "whisper_text": "Your table is ready"}
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import redis
 
-from tests import conftest
-from tests.conftest import new_org
+from tests import harness
+from tests.harness import new_org
 from tests.helpers import assert_error, rate
 from trunkline import ids
 from trunkline.config import Settings
@@ -114,7 +114,7 @@ def serving(env: dict[str, str], log_dir: Path, count: int = 2):
     with ExitStack() as stack:
         urls, procs = [], []
         for n in range(count):
-            port = conftest.free_port()
+            port = harness.free_port()
             log = stack.enter_context(open(log_dir / f"server-{port}.log", "wb"))
             proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "trunkline.app:create_app", "--factory",
@@ -161,7 +161,7 @@ def _clean_env() -> dict[str, str]:
 def _shared_sqlite(tmp_path) -> tuple[dict[str, str], str]:
     """Environment pointing both processes at one fresh SQLite file, and the operator's token there."""
     settings = Settings(data_dir=tmp_path / "shared", argon2_fast=True)
-    token = conftest.bootstrap_operator(settings)  # migrates the file too
+    token = harness.bootstrap_operator(settings)  # migrates the file too
     return {**_clean_env(), "TRUNKLINE_DATA_DIR": str(settings.data_dir)}, token
 
 
@@ -187,10 +187,10 @@ def _post(url: str, token: str, prefix: int) -> int:
 
 @pytest.mark.redis
 def test_redis_shares_the_limit_across_processes(server, tmp_path):
-    conftest.require_service("Redis", conftest.REDIS_URL)
+    harness.require_service("Redis", harness.REDIS_URL)
     env, operator = _shared_database(server, tmp_path)
-    store = redis.Redis.from_url(conftest.REDIS_URL)
-    with serving({**env, "TRUNKLINE_REDIS_URL": conftest.REDIS_URL}, tmp_path) as (a, b):
+    store = redis.Redis.from_url(harness.REDIS_URL)
+    with serving({**env, "TRUNKLINE_REDIS_URL": harness.REDIS_URL}, tmp_path) as (a, b):
         for last in (a, b):  # the 7th request is refused whichever process gets it
             org_id, token = _org_on(a, operator, rate_limit_other=6)
             for key in store.scan_iter(f"*org:{org_id}:*"):
@@ -209,7 +209,7 @@ def test_without_redis_each_process_counts_alone(tmp_path):
 
     Independent of the database backend, so it runs once.
     """
-    conftest.require_service("Redis", conftest.REDIS_URL)  # the pair of tests is meaningful only together
+    harness.require_service("Redis", harness.REDIS_URL)  # the pair of tests is meaningful only together
     env, operator = _shared_sqlite(tmp_path)
     with serving(env, tmp_path) as (a, b):
         _, token = _org_on(a, operator, rate_limit_other=6)

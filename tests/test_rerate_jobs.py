@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import Server, bootstrap_operator, new_org, settings_for, start_server
+from tests.harness import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import assert_error, follow, ok, rate, rerate
 from trunkline import ids, rerating
 from trunkline.billing import DeckCache

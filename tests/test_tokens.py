@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.conftest import new_org
-from tests.helpers import assert_error, rate
+from tests.harness import new_org
+from tests.helpers import assert_error, make_token, rate
 from trunkline import ids
 from trunkline.platform import credentials
 from trunkline.store.db import make_engine
@@ -31,11 +31,7 @@ def same_org(server):
     created.client.close()
 
 
-def make_token(client, scopes, **fields) -> tuple[str, str]:
-    response = client.post("/api/tokens", json={"name": "test", "scopes": scopes, **fields})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    return body["id"], body["token"]
+
 
 
 def test_secret_is_shown_once_and_stored_only_as_a_hash(org, db):

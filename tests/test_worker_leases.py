@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL, Server, bootstrap_operator, free_port, new_org, require_service, settings_for
+from tests.harness import POSTGRES_URL, Server, bootstrap_operator, free_port, new_org, require_service, settings_for
 from trunkline import ids
 from trunkline.store import workers
 from trunkline.store.db import make_engine

@@ -16,10 +16,10 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 
 from trunkline.billing import DeckCache, Incoming, ingest_batch
+from trunkline.platform.errors import reason
 from trunkline.schemas.calls import SwitchCall
 from trunkline.store import endpoints, quarantine
 from trunkline.store.quarantine import Hold
-from trunkline.platform.errors import reason
 from trunkline.switches import SwitchCdrError, asterisk, freeswitch
 
 FREESWITCH = (
