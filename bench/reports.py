@@ -30,7 +30,7 @@ import _deck
 import ingest
 from api import HOST, server
 from trunkline import billing, cdrs
-from trunkline.platform.resources import utcnow
+from trunkline.clock import utcnow
 from trunkline.store.db import make_engine
 
 ONE_ACCOUNT = "acct-007"

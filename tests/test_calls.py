@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import assert_error, cdr, rate, rerate
 from trunkline import billing, ids
-from trunkline.platform.resources import utcnow
+from trunkline.clock import utcnow
 from trunkline.schemas.calls import CallIn
 from trunkline.store.db import make_engine
 

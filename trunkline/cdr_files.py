@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from trunkline import cdrs
-from trunkline.platform.errors import ApiError, reason
+from trunkline.platform.errors import ApiError, problems
 from trunkline.rating import REASONS, RATED, BulkRater, Rate
 from trunkline.schemas.calls import CallIn
 
@@ -267,10 +267,7 @@ def _batches(records: Iterator[tuple[str, Record]], size: int) -> Iterator[Batch
 
 def _problems(exc: ValidationError, where: str) -> list[Problem]:
     """As the API words them: the field's path and pydantic's message ("required" when missing)."""
-    return [
-        Problem(where, ".".join(str(part) for part in err["loc"]) or None, reason(err))
-        for err in exc.errors()
-    ]
+    return [Problem(where, problem["name"], problem["reason"]) for problem in problems(exc)]
 
 
 def _csv_records(handle: IO[bytes]) -> Iterator[tuple[str, Record]]:
@@ -317,8 +314,8 @@ def _json_records(data: bytes) -> Iterator[tuple[str, Record]]:
             head, _, rest = problem["name"].partition(".")
             where, path = (f"index {head}", rest or None) if head.isdigit() else ("object", problem["name"])
             by_place.setdefault(where, []).append(Problem(where, path, problem["reason"]))
-        for where, problems in by_place.items():
-            yield where, problems
+        for where, found in by_place.items():
+            yield where, found
         return
     for index, call in enumerate(calls):
         yield "object" if single else f"index {index}", call

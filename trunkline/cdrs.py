@@ -15,13 +15,14 @@ failed consistency check) is read again by `CallIn`.
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Annotated, Any
 
 import msgspec
 from pydantic import TypeAdapter, ValidationError
 
-from trunkline.platform.errors import ApiError, listed, reason, some
+from trunkline.clock import to_utc
+from trunkline.platform.errors import ApiError, listed, problems, some
 from trunkline.schemas.calls import CallIn, Direction, Leg
 
 MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv")
@@ -56,11 +57,7 @@ _LONG_FRACTION = re.compile(rb"\.[0-9]{7}")
 
 
 def _problems(exc: ValidationError, where: str) -> list[dict[str, str]]:
-    found = []
-    for err in exc.errors():
-        path = ".".join(str(part) for part in err["loc"])
-        found.append({"name": ".".join(part for part in (where, path) if part) or "body", "reason": reason(err)})
-    return found
+    return [{**problem, "name": problem["name"] or "body"} for problem in problems(exc, where)]
 
 
 STREAMED = ("application/x-ndjson", "text/csv")  # read record by record from a file, not held whole
@@ -115,15 +112,9 @@ def _fast_batch(body: bytes) -> list[Cdr] | None:
     return None
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is UTC:
-        return moment
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _settle(cdr: Cdr) -> bool:
     """Apply `CallIn`'s time normalisation and consistency rules in place; False when it would refuse."""
-    cdr.start, cdr.answer, cdr.end = start, answer, end = _utc(cdr.start), _utc(cdr.answer), _utc(cdr.end)
+    cdr.start, cdr.answer, cdr.end = start, answer, end = tuple(None if moment is None else to_utc(moment) for moment in (cdr.start, cdr.answer, cdr.end))
     if end is not None and end < start:
         return False
     if answer is not None and (answer < start or (end is not None and answer > end)):

@@ -19,7 +19,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from trunkline.platform.csvout import stream_csv
-from trunkline.platform.errors import MAX_LISTED, reason, some
+from trunkline.platform.errors import MAX_LISTED, problems, some
 from trunkline.money import PLACES, SCALE, from_units
 from trunkline.schemas.call_rates import CSV_COLUMNS, INT32, MONEY_FIELDS, CallRateCreate, RateType
 from trunkline.store.call_rates import to_row
@@ -243,9 +243,8 @@ def _read_chunk(header: list[str], chunk: list[tuple[int, list[str]]], first_lin
             try:
                 rate = CallRateCreate.model_validate(values)
             except ValidationError as exc:
-                for err in exc.errors():
-                    field = ".".join(str(part) for part in err["loc"]) or None
-                    result.fail(RowError(line, field, reason(err)))
+                for problem in problems(exc):
+                    result.fail(RowError(line, problem["name"], problem["reason"]))
                 continue
             row = to_row(rate.model_dump())
         prefix = row["prefix"]

@@ -18,9 +18,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from trunkline.clock import utcnow
 from trunkline import billing
 from trunkline.platform.errors import is_busy
-from trunkline.platform.resources import utcnow
+
 from trunkline.store import calls
 from trunkline.store import rerate_jobs as jobs
 

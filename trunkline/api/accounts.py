@@ -8,12 +8,13 @@ from typing import Annotated
 
 from fastapi import Path, Query, Request
 
+from trunkline.clock import utcnow
 from trunkline import billing, ids
 from trunkline.money import from_units, to_units
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, invalid, not_found
 from trunkline.platform.pagination import ListQuery, list_page
-from trunkline.platform.resources import Database, changes, utcnow
+from trunkline.platform.resources import Database, changes
 from trunkline.platform.responses import done, item, saved
 from trunkline.platform.routing import resource_router, update_routes
 from trunkline.platform.schema import Done, page_of, saved_of

@@ -7,12 +7,13 @@ from fastapi import Depends, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
+from trunkline.clock import utcnow
 from trunkline import ids
 from trunkline.platform import scopes
 from trunkline.platform.queryparams import known_query_parameters
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError
-from trunkline.platform.resources import Database, utcnow
+from trunkline.platform.resources import Database
 from trunkline.platform.responses import JSONResponse, item
 from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import ApiId, Input, Output

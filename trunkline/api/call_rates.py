@@ -9,11 +9,12 @@ from starlette.datastructures import UploadFile
 from starlette.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from trunkline.clock import utcnow
 from trunkline import billing, decks
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, invalid, not_found
 from trunkline.platform.pagination import ListQuery, list_page
-from trunkline.platform.resources import Database, changes, fetch_one, object_id, utcnow
+from trunkline.platform.resources import Database, changes, fetch_one, object_id
 from trunkline.platform.responses import done, item, saved
 from trunkline.platform.routing import resource_router, update_routes
 from trunkline.platform.schema import Done, Output, page_of, saved_of

@@ -91,7 +91,7 @@ def update_organization(
         _operator_only(who)
     org_id = object_id(id, "Organization")
     with db.begin() as conn:
-        if not identity.change(conn, organizations, org_id if who.is_operator else who.org_id, org_id, values):
+        if not lookup.change(conn, organizations, org_id if who.is_operator else who.org_id, org_id, values):
             raise not_found("Organization")
         row = lookup.by_id(conn, organizations, org_id, org_id)
     request.app.state.authenticator.forget(org_id=org_id)  # new limits apply at once
@@ -107,7 +107,7 @@ def delete_organization(
     if org_id == who.org_id:
         raise ApiError(409, "The operator's own organization cannot be deleted")
     with db.begin() as conn:
-        if not identity.remove(conn, organizations, org_id, org_id):
+        if not lookup.remove(conn, organizations, org_id, org_id):
             raise not_found("Organization")
     request.app.state.authenticator.forget(org_id=org_id)
     return done()

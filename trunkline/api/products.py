@@ -10,10 +10,11 @@ from typing import Annotated
 
 from fastapi import Query, Request
 
+from trunkline.clock import utcnow
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, page
-from trunkline.platform.resources import Database, utcnow
+from trunkline.platform.resources import Database
 from trunkline.platform.responses import item, saved
 from trunkline.platform.routing import resource_router, update_routes
 from trunkline.platform.schema import page_of

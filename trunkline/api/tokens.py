@@ -4,11 +4,12 @@ from typing import Annotated
 
 from fastapi import Request
 
+from trunkline.clock import utcnow
 from trunkline.platform import scopes
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, list_page
-from trunkline.platform.resources import Database, fetch_one, object_id, utcnow
+from trunkline.platform.resources import Database, fetch_one, object_id
 from trunkline.platform.responses import done, item, secret_response
 from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import Done, page_of

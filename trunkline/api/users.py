@@ -68,7 +68,7 @@ def update_user(id: str, body: UserUpdate, request: Request, db: Database, who: 
         del values["password"]
     with db.begin() as conn:
         user_id = _target(conn, who, id).id
-        identity.change(conn, users, who.org_id, user_id, values)
+        lookup.change(conn, users, who.org_id, user_id, values)
         row = lookup.by_id(conn, users, who.org_id, user_id)
     request.app.state.authenticator.forget(user_id=user_id)  # old password and scopes stop working at once
     return saved(present_user(row))
@@ -79,7 +79,7 @@ def delete_user(id: str, request: Request, db: Database, who: Annotated[Principa
     with db.begin() as conn:
         user_id = _target(conn, who, id).id
         revoked = identity.revoke_user_tokens(conn, who.org_id, user_id)
-        identity.remove(conn, users, who.org_id, user_id)
+        lookup.remove(conn, users, who.org_id, user_id)
     request.app.state.authenticator.forget(user_id=user_id)
     for token_id in revoked:
         request.app.state.authenticator.forget(token_id=token_id)

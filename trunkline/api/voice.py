@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from trunkline.clock import utcnow
 from trunkline import billing, ids
 from trunkline.dialer import CallRequest as Call
 from trunkline.platform.auth import Principal, caller
@@ -22,7 +23,7 @@ from trunkline.platform.schema import page_of
 from trunkline.products import CATALOG
 from trunkline.schemas.accounts import available_units
 from trunkline.store import accounts, products
-from trunkline.platform.resources import Database, fetch_one, utcnow
+from trunkline.platform.resources import Database, fetch_one
 from trunkline.platform.responses import JSONResponse, current_guid, item
 from trunkline.platform.routing import resource_router
 from trunkline.schemas.voice import CallRequest, RapidResponseAccepted, RapidResponseCreate, present

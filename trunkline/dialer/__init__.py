@@ -12,7 +12,8 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from trunkline.platform.resources import utcnow
+
+from trunkline.clock import utcnow
 from trunkline.store import call_requests
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,6 @@ After authentication the same dependency checks the IP allow-list, the route's
 scope and the organization's rate limit.
 """
 
-import base64
-import binascii
 import hashlib
 import ipaddress
 import time
@@ -133,12 +131,10 @@ class Authenticator:
             return identity.find_token(conn, key)
 
     async def _basic(self, encoded: str, request: Request) -> Principal:
-        try:
-            email, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise _unauthorized("Malformed Basic credentials") from None
-        if not sep or "\x00" in email:  # no email holds NUL (and PostgreSQL text cannot)
+        decoded = credentials.decode_basic(encoded)
+        if decoded is None:
             raise _unauthorized("Malformed Basic credentials")
+        email, password = decoded
         if endpoints.is_login(email):
             raise _unauthorized("Endpoint credentials work only on the endpoint APIs (/api/endpoint/...); use a token here")
         key = "basic:" + hashlib.sha256(f"{email.lower()}\0{password}".encode()).hexdigest()

@@ -7,6 +7,8 @@ and long, so a fast SHA-256 is the right hash at rest; passwords are not, so the
 get argon2.
 """
 
+import base64
+import binascii
 import hashlib
 import secrets
 import string
@@ -72,3 +74,13 @@ class Passwords:
             return self._hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def decode_basic(value: str) -> tuple[str, str] | None:
+    """(user, password) from the value of `Authorization: Basic`; None when it is not base64 of
+    UTF-8 `user:password`, or the user holds a NUL (no login does, and PostgreSQL text cannot)."""
+    try:
+        user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if sep and "\x00" not in user else None

@@ -7,8 +7,6 @@ endpoint (`push_limit`, else `TRUNKLINE_ENDPOINT_PUSH_LIMIT`, 12,000 a minute): 
 once per call leg and must not compete with the organization's API clients.
 """
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBasic
 from starlette.concurrency import run_in_threadpool
 
+from trunkline.platform.credentials import decode_basic
 from trunkline.platform.errors import ApiError
 from trunkline.platform.queryparams import known_query_parameters
 from trunkline.store import endpoints as store
@@ -48,13 +47,12 @@ def _credentials(request: Request) -> tuple[str, str]:
         raise _unauthorized(f"Core API tokens are not accepted here. {EXPECTED}")
     if scheme.lower() != "basic":
         raise _unauthorized(f"Authentication required. {EXPECTED}")
-    try:
-        login, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise _unauthorized(f"Malformed Basic credentials. {EXPECTED}") from None
-    if not sep or not store.is_login(login) or "\x00" in login:
+    decoded = decode_basic(value)
+    if decoded is None:
+        raise _unauthorized(f"Malformed Basic credentials. {EXPECTED}")
+    if not store.is_login(decoded[0]):
         raise _unauthorized(f"Not an endpoint login. {EXPECTED}")
-    return login, password
+    return decoded
 
 
 class _DocumentedBasic(HTTPBasic):

@@ -101,6 +101,16 @@ def listed(problems: list[dict[str, str]]) -> dict:
     return {"invalidInputVars": problems[:MAX_LISTED], "invalidInputCount": len(problems)}
 
 
+def problems(exc: Exception, where: str = "") -> list[dict[str, str | None]]:
+    """A pydantic ValidationError as the API lists problems: `name`, the field's path after
+    `where` (None for the record as a whole), and `reason` in plain words."""
+    found = []
+    for err in exc.errors():
+        path = ".".join(str(part) for part in err["loc"])
+        found.append({"name": ".".join(part for part in (where, path) if part) or None, "reason": reason(err)})
+    return found
+
+
 def bad_query(problems: list[dict[str, str]]) -> ApiError:
     """Bad query parameters: 400, whichever parameter it is (bodies are 422)."""
     error = invalid(problems)
@@ -131,7 +141,7 @@ def error_response(error: ApiError, request_state: dict | None = None) -> JSONRe
 
 def _validation_error(exc: RequestValidationError) -> ApiError:
     """Pydantic's errors in the one error body: 400 for missing or bad query parameters, 422 for bodies."""
-    missing_names, problems = [], []
+    missing_names, found = [], []
     in_body = False
     for err in exc.errors():
         if err["type"] == "json_invalid":  # JSON bodies pass the body middleware unparsed
@@ -142,15 +152,15 @@ def _validation_error(exc: RequestValidationError) -> ApiError:
         if err["type"] == "missing":
             missing_names.append(name)
         elif err["type"] == "read_only":
-            problems += [{"name": field, "reason": "read-only field"} for field in err["ctx"]["fields"]]
+            found += [{"name": field, "reason": "read-only field"} for field in err["ctx"]["fields"]]
         else:
-            problems.append({"name": name, "reason": reason(err)})
+            found.append({"name": name, "reason": reason(err)})
     if missing_names:
         error = missing(missing_names)
-        if problems:
-            error.extra["invalidInputVars"] = problems
+        if found:
+            error.extra["invalidInputVars"] = found
         return error
-    return invalid(problems) if in_body else bad_query(problems)
+    return invalid(found) if in_body else bad_query(found)
 
 
 def _allowed(request: Request) -> list[str]:

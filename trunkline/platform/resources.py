@@ -1,7 +1,6 @@
-"""What resource routes share: the database handle, short reads, path ids, timestamps, update bodies."""
+"""What resource routes share: the database handle, short reads, path ids, update bodies."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -52,10 +51,6 @@ async def fetch_one(db: Engine, table: Table, org_id: int, id_text: str, what: s
     if row is None:
         raise not_found(what)
     return row
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def changes(body: Input, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:

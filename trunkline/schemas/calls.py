@@ -1,12 +1,13 @@
 """Call detail records: what a switch sends, and what the API shows back."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
 
 from trunkline import ids
+from trunkline.clock import to_utc
 from trunkline.money import from_units
 from trunkline.platform.schema import ApiId, Input, MoneyOut, Output
 
@@ -14,7 +15,7 @@ from trunkline.platform.schema import ApiId, Input, MoneyOut, Output
 def _utc(moment: datetime) -> datetime:
     """Switches often send local wall-clock time without an offset; it is taken as UTC."""
     try:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return to_utc(moment)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: a 422, not a 500
         raise ValueError("outside the supported date range in UTC") from None
 

@@ -1,12 +1,13 @@
 """Organizations, console users and API tokens: bodies and output."""
 
 import ipaddress
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field, SecretStr
 
 from trunkline import ids
+from trunkline.clock import to_utc
 from trunkline.platform import scopes
 from trunkline.platform.schema import ApiId, Input, Output
 
@@ -25,11 +26,6 @@ def _networks(values: list[str]) -> list[str]:
         raise ValueError(f"not an IP network: {exc}") from None
 
 
-def _utc(moment: datetime) -> datetime:
-    """A time without an offset is taken as UTC (and compares with the clock instead of crashing)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 Scopes = Annotated[
     list[str],
     Field(min_length=1, max_length=100, json_schema_extra={"items": {"type": "string", "enum": list(scopes.DESCRIPTIONS)}}),
@@ -44,7 +40,7 @@ class TokenCreate(Input):
     name: Name
     scopes: Scopes = Field(description="e.g. ['call_rates.read'], ['call_rates.*'] or ['*']")
     allowed_ips: Networks = Field(default_factory=list, description="CIDRs the token may be used from; empty: anywhere")
-    expires_at: Annotated[datetime, AfterValidator(_utc)] | None = Field(
+    expires_at: Annotated[datetime, AfterValidator(to_utc)] | None = Field(
         default=None, description="ISO 8601, UTC when no offset is given; empty: never"
     )
 

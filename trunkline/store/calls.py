@@ -9,6 +9,7 @@ import msgspec
 import numpy as np
 from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, Integer, String, bindparam, case, cast, func, nulls_first, select, update
 
+from trunkline.clock import to_utc
 from trunkline.platform.query import Field, Fields
 from trunkline.schemas.calls import CallStatus, Direction, Leg
 from trunkline.store.lookup import among
@@ -103,7 +104,7 @@ def prepare_calls(conn: Connection, columns: dict[str, list]) -> PreparedCalls:
     Done before anything is written, so SQLite's write lock is held only while writing.
     """
     if conn.dialect.name == "postgresql":
-        values, days = columns, [_utc(moment).date() for moment in columns["start_at"]]
+        values, days = columns, [to_utc(moment).date() for moment in columns["start_at"]]
     else:
         values = {**columns, **{name: _sqlite_times(columns[name]) for name in TIME_COLUMNS}}
         days = [moment[:10] for moment in values["start_at"]]
@@ -131,17 +132,12 @@ def write_calls(conn: Connection, prepared: PreparedCalls) -> None:
     _upsert_totals(conn, prepared.totals)
 
 
-def _utc(moment: datetime) -> datetime:
-    """Aware datetimes in UTC; naive ones are UTC already (as UTCDateTime reads them)."""
-    return moment if moment.tzinfo is None or moment.tzinfo is UTC else moment.astimezone(UTC)
-
-
 def _sqlite_times(values: list[datetime | None]) -> list[str | None]:
     """Datetimes as SQLAlchemy stores them in SQLite: naive UTC, 'YYYY-MM-DD HH:MM:SS.ffffff'."""
     if values.count(values[0]) == len(values):  # one moment for the whole batch (created_at, rated_at)
-        return [None if values[0] is None else _utc(values[0]).isoformat(" ", "microseconds")[:26]] * len(values)
+        return [None if values[0] is None else to_utc(values[0]).isoformat(" ", "microseconds")[:26]] * len(values)
     return [
-        None if moment is None else (moment if moment.tzinfo is UTC else _utc(moment)).isoformat(" ", "microseconds")[:26]
+        None if moment is None else (moment if moment.tzinfo is UTC else to_utc(moment)).isoformat(" ", "microseconds")[:26]
         for moment in values
     ]
 
@@ -151,7 +147,7 @@ def add_totals(conn: Connection, rows: list[dict[str, Any]], sign: int) -> None:
     if not rows:
         return
     columns = {name: [row[name] for row in rows] for name in ("org_id", "account_id", "rate_type", "prefix", "billsec")}
-    days = [_utc(row["start_at"]).date() for row in rows]
+    days = [to_utc(row["start_at"]).date() for row in rows]
     if conn.dialect.name == "sqlite":
         days = [day.isoformat() for day in days]
     _upsert_totals(conn, _totals_rows(conn, days, columns, [row["cost"] if row["rated"] else None for row in rows], sign))

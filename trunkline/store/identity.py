@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from trunkline import ids
 from trunkline.platform import credentials
@@ -143,16 +143,6 @@ TOKEN_FIELDS = Fields(
     },
     search=(tokens.c.name,),
 )
-
-
-def change(conn: Connection, table: Table, org_id: int, object_id: int, values: dict) -> bool:
-    owner = table.c.id if table is organizations else table.c.org_id
-    return conn.execute(update(table).where(table.c.id == object_id, owner == org_id).values(**values)).rowcount == 1
-
-
-def remove(conn: Connection, table: Table, org_id: int, object_id: int) -> bool:
-    owner = table.c.id if table is organizations else table.c.org_id
-    return conn.execute(delete(table).where(table.c.id == object_id, owner == org_id)).rowcount == 1
 
 
 def email_taken(conn: Connection, email: str) -> bool:

@@ -2,7 +2,7 @@
 
 from sqlalchemy import Connection, ColumnElement, Table, func, select
 
-from trunkline.store.tables import organizations
+from trunkline.store.lookup import owner
 
 
 def fetch_page(
@@ -20,8 +20,7 @@ def fetch_page(
     """
     conditions = list(where)
     if org_id is not None:
-        owner = table.c.id if table is organizations else table.c.org_id
-        conditions.insert(0, owner == org_id)
+        conditions.insert(0, owner(table) == org_id)
     count = conn.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
     rows = conn.execute(select(table).where(*conditions).order_by(*order_by).offset(skip).limit(top)).all()
     return count, rows

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from functools import cache
 
 import msgspec
-from sqlalchemy import Connection, Select, Table, TextClause, bindparam, delete, select, text
+from sqlalchemy import Connection, Select, Table, TextClause, bindparam, delete, select, text, update
 
 from trunkline.store.tables import organizations
 
@@ -21,10 +21,14 @@ _AMONG = {
 }
 
 
+def owner(table: Table):
+    """The column that says which organization a row belongs to (an organization is its own)."""
+    return table.c.id if table is organizations else table.c.org_id
+
+
 @cache
 def _by_id(table: Table) -> Select:
-    owner = table.c.id if table is organizations else table.c.org_id
-    return select(table).where(table.c.id == bindparam("object_id"), owner == bindparam("org_id"))
+    return select(table).where(table.c.id == bindparam("object_id"), owner(table) == bindparam("org_id"))
 
 
 def by_id(conn: Connection, table: Table, org_id: int, object_id: int):
@@ -32,9 +36,14 @@ def by_id(conn: Connection, table: Table, org_id: int, object_id: int):
     return conn.execute(_by_id(table), {"object_id": object_id, "org_id": org_id}).first()
 
 
+def change(conn: Connection, table: Table, org_id: int, object_id: int, values: dict) -> bool:
+    """Update the organization's row; False when it does not exist or belongs to another."""
+    return conn.execute(update(table).where(table.c.id == object_id, owner(table) == org_id).values(**values)).rowcount == 1
+
+
 def remove(conn: Connection, table: Table, org_id: int, object_id: int) -> bool:
     """Delete the organization's row; False when it does not exist or belongs to another."""
-    return conn.execute(delete(table).where(table.c.id == object_id, table.c.org_id == org_id)).rowcount == 1
+    return conn.execute(delete(table).where(table.c.id == object_id, owner(table) == org_id)).rowcount == 1
 
 
 @cache

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 
 from trunkline.billing import DeckCache, Incoming, ingest_batch
-from trunkline.platform.errors import reason
+from trunkline.platform.errors import problems
 from trunkline.schemas.calls import SwitchCall
 from trunkline.store import endpoints, quarantine
 from trunkline.store.quarantine import Hold
@@ -95,10 +95,7 @@ def _records(body: bytes, media_type: str, zone: tzinfo) -> list[tuple[bytes, in
 
 
 def _problems(exc: ValidationError) -> str:
-    return "Invalid CDR: " + "; ".join(
-        f"{'.'.join(str(part) for part in err['loc']) or 'cdr'}: {reason(err)}"
-        for err in exc.errors()
-    )
+    return "Invalid CDR: " + "; ".join(f"{problem['name'] or 'cdr'}: {problem['reason']}" for problem in problems(exc))
 
 
 @dataclass
