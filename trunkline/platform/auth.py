@@ -213,9 +213,7 @@ async def authorize(request: Request, security_scopes: SecurityScopes) -> Princi
     state = request.scope["state"]
     principal = state.get("authenticated") or await authenticator.authenticate(request)
     state["principal"] = principal
-    method = request.method
-    per_minute = principal.rate_limit_get if method in ("GET", "HEAD") else principal.rate_limit_other
-    await authenticator.limiter.check(state, f"org:{principal.org_id}", method, per_minute)
+    await authenticator.limiter.check(state, f"org:{principal.org_id}", request.method, principal.rate_limit_get, principal.rate_limit_other)
     for wanted in security_scopes.scopes:
         if not scopes.grants(principal.scopes, wanted):
             raise ApiError(403, f"This credential lacks the scope {wanted!r}", required_scope=wanted)

@@ -30,10 +30,13 @@ class RateLimiter:
         )
         self.limiter = FixedWindowRateLimiter(storage)
 
-    async def check(self, state: dict, subject: str, method: str, per_minute: int) -> None:
-        """Count one request of `subject` (an organization, or a client address before login)
-        and put the headers in the request state; 429 when over."""
+    async def check(self, state: dict, subject: str, method: str, per_minute: int, other_per_minute: int | None = None) -> None:
+        """Count one request of `subject` (an organization, an endpoint, or a client address
+        before login) in its bucket for `method`, and put the headers in the request state; 429
+        when over. The GET bucket allows `per_minute`, the other `other_per_minute` (default the same)."""
         bucket = "get" if method in ("GET", "HEAD") else "other"
+        if bucket == "other" and other_per_minute is not None:
+            per_minute = other_per_minute
         item = _item(per_minute)
         key = f"{subject}:{bucket}"
         allowed = await self.limiter.hit(item, key)
