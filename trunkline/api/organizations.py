@@ -13,8 +13,8 @@ from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id
 from trunkline.platform.responses import done, item, saved, secret_response
-from trunkline.platform.routing import resource_router
-from trunkline.platform.schema import Done, page_of, saved_of
+from trunkline.platform.routing import resource_router, update_routes
+from trunkline.platform.schema import Done, page_of
 from trunkline.schemas.identity import (
     Organization,
     OrganizationCreate,
@@ -78,7 +78,6 @@ async def get_organization(id: str, db: Database, who: Reader):
     return item(present_organization(await fetch_one(db, organizations, owner, id, "Organization")))
 
 
-@router.patch("/{id}", response_model=saved_of(Organization), summary="Rename an organization or set its rate limits")
 def update_organization(
     id: str,
     body: OrganizationUpdate,
@@ -96,6 +95,17 @@ def update_organization(
         row = lookup.by_id(conn, organizations, org_id, org_id)
     request.app.state.authenticator.forget(org_id=org_id)  # new limits apply at once
     return saved(present_organization(row))
+
+
+update_routes(
+    router,
+    "/{id}",
+    update_organization,
+    "Rename an organization or set its rate limits",
+    "Changes only the fields sent; POST, PATCH and PUT behave the same. Rate limits are the operator's to set; "
+    "they apply at once.",
+    Organization,
+)
 
 
 @router.delete("/{id}", response_model=Done, summary="Delete a customer organization and all its data")

@@ -10,7 +10,7 @@ from trunkline.platform.errors import ApiError, not_found
 from trunkline.platform.pagination import ListQuery, list_page
 from trunkline.platform.resources import Database, changes, fetch_one, object_id
 from trunkline.platform.responses import done, item, saved
-from trunkline.platform.routing import resource_router
+from trunkline.platform.routing import resource_router, update_routes
 from trunkline.platform.schema import Done, page_of, saved_of
 from trunkline.schemas.identity import User, UserCreate, UserUpdate, present_user
 from trunkline.store import identity, lookup
@@ -59,7 +59,6 @@ async def get_user(id: str, db: Database, who: Reader):
     return item(present_user(await fetch_one(db, users, who.org_id, id, "User")))
 
 
-@router.patch("/{id}", response_model=saved_of(User), summary="Change a user's password or scopes")
 def update_user(id: str, body: UserUpdate, request: Request, db: Database, who: Annotated[Principal, caller("users.update")]):
     values = changes(body)
     _no_escalation(who, values.get("scopes"))
@@ -72,6 +71,16 @@ def update_user(id: str, body: UserUpdate, request: Request, db: Database, who: 
         row = lookup.by_id(conn, users, who.org_id, user_id)
     request.app.state.authenticator.forget(user_id=user_id)  # old password and scopes stop working at once
     return saved(present_user(row))
+
+
+update_routes(
+    router,
+    "/{id}",
+    update_user,
+    "Change a user's password or scopes",
+    "Changes only the fields sent; POST, PATCH and PUT behave the same. The old password and scopes stop working at once.",
+    User,
+)
 
 
 @router.delete("/{id}", response_model=Done, summary="Delete a console user", description="Also revokes every token the user created or was issued.")
