@@ -69,7 +69,7 @@ def test_a_job_runs_in_chunks_while_other_tenants_write(priced, other_org):
 def test_a_job_stopped_half_way_resumes_exactly(priced):
     engine = make_engine(priced.server.settings.sqlalchemy_url)
     decks = DeckCache()
-    job_id = rerating.start(engine, ids.decode(priced.id), date(2024, 5, 1), date(2024, 5, 1), None)  # queued by a server that then stopped
+    job_id = rerating.start(engine, ids.decode(priced.id), date(2024, 5, 1), date(2024, 5, 1), None).id  # queued by a server that then stopped
     for _ in range(3):  # a server that ran three chunks, then stopped
         assert rerating.step(engine, decks, job_id) is True
     partial = ok(priced.client.get(f"/api/calls/rerate/{ids.encode(job_id)}"))

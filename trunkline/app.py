@@ -3,27 +3,27 @@
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from trunkline import cdrs, ids
 from trunkline.api import ROUTERS, call_rates
-from starlette.concurrency import run_in_threadpool
-
 from trunkline.billing import DeckCache
-from trunkline.leases import WorkerLease
-from trunkline.rerating import Rerater
 from trunkline.config import Settings
 from trunkline.dialer import Dispatcher, make_dialer
+from trunkline.leases import WorkerLease
 from trunkline.platform import errors, openapi
 from trunkline.platform.auth import AuthenticateFirstMiddleware, Authenticator
-from trunkline.platform.bodylimit import BodyLimitMiddleware
 from trunkline.platform.body import BodyDecodingMiddleware
+from trunkline.platform.bodylimit import BodyLimitMiddleware
 from trunkline.platform.clients import ClientAddressMiddleware, networks
 from trunkline.platform.credentials import Passwords
 from trunkline.platform.ratelimit import RateLimiter
 from trunkline.platform.requestlog import RequestLogMiddleware, RequestLogWriter
 from trunkline.platform.responses import JSONResponse
 from trunkline.platform.routing import API, mount
+from trunkline.rerating import Rerater
 from trunkline.store.db import make_engine, migrate
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()

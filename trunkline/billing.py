@@ -33,11 +33,10 @@ from psycopg.errors import DeadlockDetected
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trunkline.clock import utcnow
 from trunkline import ids
+from trunkline.clock import utcnow
 from trunkline.cdrs import Cdr
 from trunkline.money import from_units
-
 from trunkline.rating import INVALID_NUMBER, NO_MATCHING_PREFIX, REASONS, Breakdown, BulkRater, Deck, Rate, Unrated, max_seconds, normalize_number, price, rate_call
 from trunkline.schemas.accounts import TransactionKind
 from trunkline.schemas.calls import CallIn

@@ -21,14 +21,13 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from trunkline.clock import utcnow
-from trunkline.leases import lease_for_command, leased
 from trunkline import billing, cdr_files, decks, ids
 from trunkline.app import prepare
+from trunkline.clock import utcnow
 from trunkline.config import Settings
+from trunkline.leases import lease_for_command, leased
 from trunkline.platform import scopes
 from trunkline.platform.requestlog import RequestLogWriter
-
 from trunkline.rating import BulkRater, Deck
 from trunkline.store import call_rates, identity, lookup
 from trunkline.store.db import make_engine

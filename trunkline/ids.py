@@ -92,14 +92,18 @@ def decode(text: str) -> int | None:
 
 
 generator = Snowflake()
+_leased: dict[int, Snowflake] = {}  # one generator per worker id, so its sequence state is kept
 
 
 def configure(worker_id: int | None, valid_until: float | None = None) -> None:
+    """Make ids as `worker_id` (None: from the pid) until `valid_until`. Configuring a worker id
+    again (a renewal) goes on with the same generator, so it never repeats an id."""
     global generator
-    if generator.worker_id == worker_id and worker_id is not None:
-        generator.valid_until = valid_until  # a renewal: keep the sequence state
+    if worker_id is None:
+        generator = Snowflake()
         return
-    generator = Snowflake(worker_id, valid_until)
+    generator = _leased.setdefault(worker_id, Snowflake(worker_id))
+    generator.valid_until = valid_until
 
 
 def new_id() -> int:

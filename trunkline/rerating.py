@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.clock import utcnow
 from trunkline import billing
+from trunkline.clock import utcnow
 from trunkline.platform.errors import is_busy
 
 from trunkline.store import calls
@@ -30,21 +30,21 @@ log = logging.getLogger("trunkline.rerating")
 
 
 class AlreadyRunning(Exception):
-    """The organization has a re-rate queued or running."""
+    """The organization has a re-rate queued or running: `job` is its row."""
 
-    def __init__(self, job_id: int) -> None:
-        super().__init__(job_id)
-        self.job_id = job_id
+    def __init__(self, job) -> None:
+        super().__init__(job.id)
+        self.job = job
 
 
-def start(engine: Engine, org_id: int, start_date: date, end_date: date, account_id: str | None) -> int:
-    """A new queued job for the range; `AlreadyRunning` while another is queued or running."""
+def start(engine: Engine, org_id: int, start_date: date, end_date: date, account_id: str | None):
+    """A new queued job for the range, as stored; `AlreadyRunning` while another is queued or running."""
     with engine.begin() as conn:
         current = jobs.active(conn, org_id)
         if current is not None:
-            raise AlreadyRunning(current.id)
+            raise AlreadyRunning(current)
         total = calls.count_in_range(conn, org_id, start_date, end_date, account_id)
-        return jobs.create(conn, org_id, start_date, end_date, account_id, total, utcnow())
+        return jobs.get(conn, jobs.create(conn, org_id, start_date, end_date, account_id, total, utcnow()))
 
 
 def step(engine: Engine, decks: billing.DeckCache, job_id: int) -> bool:

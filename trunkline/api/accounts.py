@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import Path, Query, Request
 
-from trunkline.clock import utcnow
 from trunkline import billing, ids
+from trunkline.clock import utcnow
 from trunkline.money import from_units, to_units
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, invalid, not_found

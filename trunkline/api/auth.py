@@ -7,8 +7,8 @@ from fastapi import Depends, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.clock import utcnow
 from trunkline import ids
+from trunkline.clock import utcnow
 from trunkline.platform import scopes
 from trunkline.platform.queryparams import known_query_parameters
 from trunkline.platform.auth import Principal, caller

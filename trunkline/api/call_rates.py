@@ -9,8 +9,8 @@ from starlette.datastructures import UploadFile
 from starlette.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from trunkline.clock import utcnow
 from trunkline import billing, decks
+from trunkline.clock import utcnow
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, invalid, not_found
 from trunkline.platform.pagination import ListQuery, list_page

@@ -16,7 +16,7 @@ from trunkline.platform.routing import resource_router
 from trunkline.platform.schema import page_of, saved_of
 from trunkline.schemas.calls import Call, CallDetail, IngestResult, Rerate, RerateJob, present, present_ingested, present_rerate
 from trunkline.store import calls as store
-from trunkline.store import lookup, rerate_jobs
+from trunkline.store import rerate_jobs
 
 router = resource_router("/calls", "calls")
 Reader = Annotated[Principal, caller("calls.read")]
@@ -77,21 +77,12 @@ async def ingest_calls(request: Request, db: Database, who: Annotated[Principal,
 )
 def rerate_calls(body: Rerate, request: Request, db: Database, who: Annotated[Principal, caller("calls.update")]):
     try:
-        job_id = rerating.start(db, who.org_id, body.start_date, body.end_date, body.account_id)
+        job = rerating.start(db, who.org_id, body.start_date, body.end_date, body.account_id)
     except rerating.AlreadyRunning as exc:
-        raise ApiError(409, f"A re-rate of this organization is already {_status(db, exc.job_id)}: {ids.encode(exc.job_id)}", code="RERATE_RUNNING", id=ids.encode(exc.job_id)) from None
-    request.app.state.rerater.submit_soon(job_id)
-    return saved(present_rerate(_job(db, who.org_id, job_id)), status_code=202)
-
-
-def _job(db, org_id: int, job_id: int):
-    with db.connect() as conn:
-        return lookup.by_id(conn, rerate_jobs.table, org_id, job_id)
-
-
-def _status(db, job_id: int) -> str:
-    with db.connect() as conn:
-        return rerate_jobs.get(conn, job_id).status
+        running = ids.encode(exc.job.id)
+        raise ApiError(409, f"A re-rate of this organization is already {exc.job.status}: {running}", code="RERATE_RUNNING", id=running) from None
+    request.app.state.rerater.submit_soon(job.id)
+    return saved(present_rerate(job), status_code=202)
 
 
 @router.get("/rerate", response_model=page_of(RerateJob), summary="List re-rating jobs")

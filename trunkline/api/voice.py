@@ -13,20 +13,20 @@ from typing import Annotated
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.clock import utcnow
 from trunkline import billing, ids
+from trunkline.clock import utcnow
 from trunkline.dialer import CallRequest as Call
 from trunkline.platform.auth import Principal, caller
 from trunkline.platform.errors import ApiError, invalid, missing
 from trunkline.platform.pagination import ListQuery, list_page
-from trunkline.platform.schema import page_of
-from trunkline.products import CATALOG
-from trunkline.schemas.accounts import available_units
-from trunkline.store import accounts, products
 from trunkline.platform.resources import Database, fetch_one
 from trunkline.platform.responses import JSONResponse, current_guid, item
 from trunkline.platform.routing import resource_router
+from trunkline.platform.schema import page_of
+from trunkline.products import CATALOG
+from trunkline.schemas.accounts import available_units
 from trunkline.schemas.voice import CallRequest, RapidResponseAccepted, RapidResponseCreate, present
+from trunkline.store import accounts, products
 from trunkline.store import call_requests as store
 
 router = resource_router("/voice", "voice")

@@ -130,16 +130,16 @@ class BodyDecodingMiddleware:
             return
         try:
             scope, receive = await self._normalise(scope, receive)
-        except HTTPException as error:  # the body limit, while the body streams in
-            await error_response(ApiError(error.status_code, error.detail), scope.setdefault("state", {}))(scope, receive, send)
-            return
         except ApiError as error:
-            await error_response(error, scope.setdefault("state", {}))(scope, receive, send)
-            return
+            failure = error
+        except HTTPException as error:  # the body limit, while the body streams in
+            failure = ApiError(error.status_code, error.detail)
         except RecursionError:  # a body nested deeper than it can be decoded or re-encoded
-            await error_response(ApiError(400, "Malformed body: nested too deeply"), scope.setdefault("state", {}))(scope, receive, send)
+            failure = ApiError(400, "Malformed body: nested too deeply")
+        else:
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await error_response(failure, scope.setdefault("state", {}))(scope, receive, send)
 
     async def _normalise(self, scope: Scope, receive: Receive) -> tuple[Scope, Receive]:
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)

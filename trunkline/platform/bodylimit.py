@@ -42,7 +42,7 @@ class BodyLimitMiddleware:
         limit = self.upload if scope["path"] in self.upload_paths else self.default
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            error = ApiError(413, f"Request body larger than {_mib(limit)} on this route") if declared.isdigit() else ApiError(400, "Malformed Content-Length")
+            error = ApiError(413, BodyTooLarge(limit).detail) if declared.isdigit() else ApiError(400, "Malformed Content-Length")
             await error_response(error, scope.setdefault("state", {}))(scope, receive, send)
             return
         received = 0

@@ -1,9 +1,10 @@
 """Unknown query parameters are refused (400, naming them) on every route, instead of silently
 ignored: a misspelt `fliter=` would otherwise answer the whole unfiltered list.
 
-Every route checks, through its credential dependency. The known ones are what the matched route declares (its own and its dependencies' query
-parameters, and the fields of its body, which a client may also send in the query string as
-long as both agree), and the credential and verb override every route takes. For a GET or
+Every route checks, through its credential dependency. The known ones are what the matched
+route declares (its own and its dependencies' query parameters, and the fields of its body,
+which a client may also send in the query string as long as both agree), and the credential
+and verb override every route takes. For a GET or
 DELETE the body decoder has moved body fields into the query string, so they are held to the
 same list.
 """

@@ -137,7 +137,7 @@ def _sqlite_times(values: list[datetime | None]) -> list[str | None]:
     if values.count(values[0]) == len(values):  # one moment for the whole batch (created_at, rated_at)
         return [None if values[0] is None else to_utc(values[0]).isoformat(" ", "microseconds")[:26]] * len(values)
     return [
-        None if moment is None else (moment if moment.tzinfo is UTC else to_utc(moment)).isoformat(" ", "microseconds")[:26]
+        None if moment is None else to_utc(moment).isoformat(" ", "microseconds")[:26]
         for moment in values
     ]
 
@@ -211,6 +211,7 @@ def day_range(start_date: date, end_date: date) -> tuple[datetime, datetime]:
 
 
 def _range(org_id: int, start_date: date, end_date: date, account_id: str | None) -> list:
+    """The billed calls of the organization started in the date range (of one account)."""
     start, end = day_range(start_date, end_date)
     conditions = [c.org_id == org_id, c.start_at >= start, c.start_at < end, c.billed.is_(True)]
     if account_id is not None:
@@ -265,11 +266,7 @@ def _report_from_calls(
     day = func.substr(c.start_at, 1, 10) if conn.dialect.name == "sqlite" else cast(func.timezone("UTC", c.start_at), Date)
     columns = {"day": day, "account": c.account_id, "type": c.rate_type, "prefix": c.prefix, "disposition": c.disposition, "hangup_cause": c.hangup_cause}
     keys = [_key(columns[name], name) for name in group_by]
-    start, end = day_range(start_date, end_date)
-    conditions = [c.org_id == org_id, c.start_at >= start, c.start_at < end, c.billed.is_(True)]
-    conditions += [c[name] == value for name, value in only.items()]
-    if account_id is not None:
-        conditions.append(c.account_id == account_id)
+    conditions = _range(org_id, start_date, end_date, account_id) + [c[name] == value for name, value in only.items()]
     measures = [
         func.count().label("calls"),
         func.count(case((c.billsec > 0, 1))).label("answered"),
