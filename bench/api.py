@@ -31,12 +31,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import loadgen
-from trunkline import ids
+from trunkline.kit import ids
 from trunkline.app import prepare
-from trunkline.config import Settings
-from trunkline.store import call_rates, identity
-from trunkline.store.db import make_engine
-from trunkline.store.tables import organizations
+from trunkline.kit.config import Settings
+from trunkline.call_rates import repository as call_rates
+from trunkline.identity import repository as identity
+from trunkline.db.engine import make_engine
+from trunkline.db.tables import organizations
 
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent

@@ -24,13 +24,13 @@ import httpx
 from sqlalchemy import delete
 
 from api import HOST, server
-from trunkline import ids
+from trunkline.kit import ids
 from trunkline.app import prepare
-from trunkline.config import Settings
-from trunkline.schemas.call_rates import CSV_COLUMNS
-from trunkline.store import identity
-from trunkline.store.db import make_engine
-from trunkline.store.tables import organizations
+from trunkline.kit.config import Settings
+from trunkline.call_rates.schemas import CSV_COLUMNS
+from trunkline.identity import repository as identity
+from trunkline.db.engine import make_engine
+from trunkline.db.tables import organizations
 
 TARGET = 10.0
 TRUNKLINE = Path(sys.executable).with_name("trunkline")

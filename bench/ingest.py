@@ -34,13 +34,15 @@ from starlette.routing import Route
 import _deck
 from api import HOST, cpu_seconds, server
 from trunkline.app import prepare
-from trunkline.config import Settings
-from trunkline import ids
-from trunkline.money import from_units
-from trunkline.store import accounts, call_rates, identity
-from trunkline.store.db import make_engine
-from trunkline.store.tables import accounts as account_rows
-from trunkline.store.tables import call_totals_by_account, calls, organizations
+from trunkline.kit.config import Settings
+from trunkline.kit import ids
+from trunkline.rating.money import from_units
+from trunkline.accounts import repository as accounts
+from trunkline.call_rates import repository as call_rates
+from trunkline.identity import repository as identity
+from trunkline.db.engine import make_engine
+from trunkline.db.tables import accounts as account_rows
+from trunkline.db.tables import call_totals_by_account, calls, organizations
 
 BENCH = Path(__file__).resolve().parent
 TARGET = 50_000

@@ -3,7 +3,7 @@
     .venv/bin/python bench/reports.py [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
 Stores 1,000,000 synthetic calls for one organization through the store layer
-(`billing.ingest` in batches: rated against a 300,000-prefix deck, daily totals kept
+(`calls.ingest.ingest` in batches: rated against a 300,000-prefix deck, daily totals kept
 in step), then times `GET /api/reports/call-data` for May 2024 (31 days) grouped by
 day, account, type, prefix and day,account, and by prefix for one account and by
 account and prefix (these two read the calls, not the totals): the median of several
@@ -27,11 +27,13 @@ from urllib.parse import urlencode
 import numpy as np
 
 import _deck
-import ingest
+import ingest as ingest_bench
 from api import HOST, server
-from trunkline import billing, cdrs
-from trunkline.clock import utcnow
-from trunkline.store.db import make_engine
+from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.calls.ingest import ingest
+from trunkline.calls import parsing as cdrs
+from trunkline.kit.clock import utcnow
+from trunkline.db.engine import make_engine
 
 ONE_ACCOUNT = "acct-007"
 # (label, query): every grouping of the totals, and the two that read the calls themselves.
@@ -60,14 +62,14 @@ def destinations(prefixes: list[str], traffic: str, seed: int = 5) -> list[str]:
 
 
 def store_calls(settings, org_id: int, prefixes: list[str], count: int, batch: int) -> None:
-    """`count` calls through billing.ingest, `batch` per transaction."""
+    """`count` calls through calls.ingest.ingest, `batch` per transaction."""
     engine = make_engine(settings.sqlalchemy_url)
-    decks = billing.DeckCache()
+    decks = DeckCache()
     try:
-        for index, body in enumerate(ingest.batches(prefixes, count // batch, batch)):
+        for index, body in enumerate(ingest_bench.batches(prefixes, count // batch, batch)):
             records, _ = cdrs.parse(body, "application/json")
             with engine.begin() as conn:
-                billing.ingest(conn, org_id, records, decks.get(conn, org_id), utcnow())
+                ingest(conn, org_id, records, decks.get(conn, org_id), utcnow())
             print(f"\r  {(index + 1) * batch:,} calls stored", end="", file=sys.stderr)
         print(file=sys.stderr)
     finally:
@@ -102,11 +104,11 @@ def main() -> int:
     backend = "PostgreSQL" if args.postgres else "SQLite"
 
     prefixes = [str(prefix) for prefix in _deck.make_prefixes(args.prefixes)]
-    with ingest.database(args.postgres) as settings:
+    with ingest_bench.database(args.postgres) as settings:
         started = time.perf_counter()
-        token, org_id = ingest.setup(settings, prefixes)
+        token, org_id = ingest_bench.setup(settings, prefixes)
         store_calls(settings, org_id, destinations(prefixes, args.traffic), args.calls, args.batch)
-        rows, totals = ingest.stored(settings, org_id)
+        rows, totals = ingest_bench.stored(settings, org_id)
         print(f"setup: {rows:,} calls ({totals:,} in daily totals) in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         if rows != args.calls or totals != args.calls:
             print(f"STORED COUNT WRONG: {rows:,} calls, {totals:,} in totals; expected {args.calls:,}")

@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from tests.harness import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import assert_error, rate
-from trunkline import ids
+from trunkline.kit import ids
 from trunkline.app import create_app
-from trunkline.config import Settings
-from trunkline.platform import credentials, scopes
-from trunkline.platform.auth import authorize
-from trunkline.platform.endpoint_auth import EndpointGuard
-from trunkline.store.db import make_engine
-from trunkline.store.tables import request_log
+from trunkline.kit.config import Settings
+from trunkline.kit import credentials, scopes
+from trunkline.kit.auth import authorize
+from trunkline.switches.auth import EndpointGuard
+from trunkline.db.engine import make_engine
+from trunkline.db.tables import request_log
 
 
 @pytest.fixture(scope="module")

@@ -92,7 +92,7 @@ def test_csv_and_ndjson_batches_are_read_from_a_spooled_file_record_by_record(me
     import tempfile
     import tracemalloc
 
-    from trunkline import cdrs
+    from trunkline.calls import parsing as cdrs
 
     if media_type == "text/csv":
         body = "call_id,account_id,callee,start,duration,billsec\n" + "".join(

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine
 
-from trunkline.store import calls
-from trunkline.store.tables import call_totals_by_account, call_totals_by_prefix
+from trunkline.calls import repository as calls
+from trunkline.db.tables import call_totals_by_account, call_totals_by_prefix
 
 BATCH = 40
 call = st.tuples(

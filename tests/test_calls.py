@@ -7,10 +7,12 @@ from decimal import Decimal
 import pytest
 
 from tests.helpers import assert_error, cdr, rate, rerate
-from trunkline import billing, ids
-from trunkline.clock import utcnow
-from trunkline.schemas.calls import CallIn
-from trunkline.store.db import make_engine
+from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.calls import ingest
+from trunkline.kit import ids
+from trunkline.kit.clock import utcnow
+from trunkline.calls.schemas import CallIn
+from trunkline.db.engine import make_engine
 
 
 
@@ -81,7 +83,7 @@ def test_call_stored_by_another_writer_between_planning_and_writing_is_a_duplica
     nothing, and the batch is planned again alone, storing the rest once."""
     engine = make_engine(deck.server.settings.sqlalchemy_url)
     org_id = ids.decode(deck.id)
-    planned = billing.plan
+    planned = ingest.plan
     raced = []
 
     def plan_then_race(conn, *args):
@@ -89,10 +91,10 @@ def test_call_stored_by_another_writer_between_planning_and_writing_is_a_duplica
         if not raced:
             raced.append(True)
             with engine.begin() as other:
-                billing.ingest(other, org_id, [CallIn(**cdr("r2"))], billing.DeckCache().get(other, org_id), utcnow())
+                ingest.ingest(other, org_id, [CallIn(**cdr("r2"))], DeckCache().get(other, org_id), utcnow())
         return result
 
-    monkeypatch.setattr(billing, "plan", plan_then_race)
+    monkeypatch.setattr(ingest, "plan", plan_then_race)
     answer = deck.client.post("/api/calls", json=[cdr(f"r{number}") for number in range(4)]).json()
     engine.dispose()
     assert (answer["stored"], answer["duplicate_call_ids"]) == (3, ["r2"])

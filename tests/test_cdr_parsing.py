@@ -8,7 +8,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from trunkline import cdrs
+from trunkline.calls import parsing as cdrs
 
 FIELDS = ("call_id", "account_id", "caller", "callee", "start", "answer", "end", "duration", "billsec", "disposition", "hangup_cause", "direction")
 CLEAN = st.text(alphabet=st.sampled_from("ab1+ -é"), min_size=1, max_size=6).filter(lambda text: text == text.strip())

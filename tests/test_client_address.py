@@ -7,7 +7,7 @@ import pytest
 
 from tests.harness import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import ok
-from trunkline.platform.clients import networks, resolve
+from trunkline.kit.clients import networks, resolve
 
 PROXY = networks("127.0.0.1, 10.0.0.0/8")
 

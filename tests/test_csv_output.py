@@ -7,7 +7,7 @@ import io
 import pytest
 
 from tests.helpers import ok, rate
-from trunkline.platform.csvout import safe
+from trunkline.kit.csvout import safe
 
 FORMULA = "=cmd|' /C calc'!A0"
 

@@ -10,8 +10,8 @@ import pytest
 from tests.harness import Server, bootstrap_operator, free_port, new_org, settings_for, start_server
 from tests.helpers import ready_to_dial
 
-from trunkline.dialer import CallRequest
-from trunkline.dialer.freeswitch_esl import FreeSwitchDialer
+from trunkline.voice.dialer import CallRequest
+from trunkline.voice.freeswitch_esl import FreeSwitchDialer
 
 PASSWORD = "ClueCon"
 REQUEST = CallRequest(id=1234567, account_id="12345", callee="442079460000", whisper_text="Your table\nis 'ready'")
@@ -176,7 +176,7 @@ def test_silent_socket_times_out(fake):
 
 def test_fake_speaks_api_response(fake):
     """The fake's api/response framing (Content-Length body), as FreeSWITCH sends it."""
-    from trunkline.dialer.freeswitch_esl import read_message
+    from trunkline.voice.freeswitch_esl import read_message
 
     async def talk(port: int):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)

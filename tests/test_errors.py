@@ -77,7 +77,7 @@ def test_500_leaks_nothing(org, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("secret-detail")
 
-    monkeypatch.setattr("trunkline.store.lookup.by_id", explode)
+    monkeypatch.setattr("trunkline.kit.lookup.by_id", explode)
     response = org.client.get(f"/api/call_rates/{rate_id}")
     body = assert_error(response, 500, "INTERNAL_ERROR")
     assert FIELDS <= body.keys()
@@ -92,7 +92,7 @@ def test_500_leaks_nothing(org, monkeypatch):
 
 
 def test_500_in_a_write_keeps_the_connection_usable(org, monkeypatch):
-    monkeypatch.setattr("trunkline.store.call_rates.create", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("trunkline.call_rates.repository.create", lambda *a, **k: 1 / 0)
     assert_error(org.client.post("/api/call_rates", json=rate()), 500)
     monkeypatch.undo()
     assert org.client.post("/api/call_rates", json=rate()).status_code == 200

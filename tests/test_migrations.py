@@ -11,11 +11,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 
 from tests.harness import POSTGRES_URL, fresh_postgres_database, require_service
-from trunkline import billing
-from trunkline.config import Settings
+from trunkline.call_rates import quote
+from trunkline.kit.config import Settings
 from trunkline.rating import Rate, price
-from trunkline.store.db import MIGRATIONS, make_engine, migrate
-from trunkline.store.tables import calls, metadata
+from trunkline.db.engine import MIGRATIONS, make_engine, migrate
+from trunkline.db.tables import calls, metadata
 
 
 BACKENDS = pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -99,7 +99,7 @@ def test_0008_keeps_each_calls_rate_terms_and_downgrade_restores_the_objects(bac
     with engine.connect() as conn:
         rows = conn.execute(select(calls).order_by(calls.c.id)).all()
     assert rows[0].breakdown == [0, 5, 60, 6, 100, 0, 1200, 1000] and rows[1].breakdown is None
-    assert billing.breakdown(rows[0]) == billing.shown_breakdown(price(Rate(**rate), 125))
+    assert quote.breakdown(rows[0]) == quote.shown_breakdown(price(Rate(**rate), 125))
     _to(engine, "0007", down=True)
     with engine.connect() as conn:
         assert conn.execute(select(calls.c.breakdown).order_by(calls.c.id)).scalars().all() == [rate, None]

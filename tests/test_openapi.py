@@ -29,9 +29,9 @@ from schemathesis.checks import (
 
 from tests.harness import CI, Server, new_org
 from tests.helpers import assert_error
-from trunkline.api import ROUTERS
-from trunkline.platform import scopes
-from trunkline.platform.routing import API
+from trunkline.app import ROUTERS
+from trunkline.kit import scopes
+from trunkline.kit.routing import API
 
 ERROR_STATUSES = ("400", "401", "403", "404", "409", "415", "422", "429", "500")
 ENCODINGS = {"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}

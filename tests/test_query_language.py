@@ -8,17 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 
-from trunkline.platform.query import (
-    MAX_DEPTH,
-    MAX_LENGTH,
-    MAX_TERMS,
-    Field,
-    Fields,
-    QueryError,
-    parse_filter,
-    parse_orderby,
-    search_clause,
-)
+from trunkline.kit.query import MAX_DEPTH, MAX_LENGTH, MAX_TERMS, Field, Fields, QueryError, parse_filter, parse_orderby, search_clause
 
 BIG_ID = 700551909773148160  # base64 of its decimal string: NzAwNTUxOTA5NzczMTQ4MTYw
 

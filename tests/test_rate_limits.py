@@ -14,8 +14,8 @@ import redis
 from tests import harness
 from tests.harness import new_org
 from tests.helpers import assert_error, rate
-from trunkline import ids
-from trunkline.config import Settings
+from trunkline.kit import ids
+from trunkline.kit.config import Settings
 
 HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "ratelimit-policy", "ratelimit")
 ROOT = Path(__file__).resolve().parent.parent

@@ -316,7 +316,7 @@ def test_breakdown_adds_up(data):
 
 @given(numerator=st.integers(min_value=0, max_value=10**15), denominator=st.integers(min_value=1, max_value=10**6))
 def test_exact_amounts_read_back_to_the_same_fraction(numerator, denominator):
-    from trunkline.money import SCALE
+    from trunkline.rating.money import SCALE
     from trunkline.rating.pricing import exact
 
     units = Fraction(numerator, denominator)

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
-from trunkline import ids
+from trunkline.kit import ids
 from trunkline.cli import app as cli
-from trunkline.platform.requestlog import RequestLogWriter, redact_query
-from trunkline.store.db import make_engine
-from trunkline.store.tables import request_log
+from trunkline.kit.requestlog import redact_query
+from trunkline.request_log.repository import RequestLogWriter
+from trunkline.db.engine import make_engine
+from trunkline.db.tables import request_log
 from tests.helpers import assert_error, rate
 
 

@@ -12,9 +12,10 @@ import pytest
 
 from tests.harness import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import assert_error, follow, ok, rate, rerate
-from trunkline import ids, rerating
-from trunkline.billing import DeckCache
-from trunkline.store.db import make_engine
+from trunkline.kit import ids
+from trunkline.calls import rerater as rerating
+from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.db.engine import make_engine
 
 DAY = {"start_date": "2024-05-01", "end_date": "2024-05-01"}
 

@@ -20,8 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from trunkline.schemas.calls import CallIn
-from trunkline.switches import SwitchCdrError, Unreadable, asterisk, freeswitch
+from trunkline.calls.schemas import CallIn
+from trunkline.switches.records import SwitchCdrError, Unreadable
+from trunkline.switches import asterisk, freeswitch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "switches"
 BERLIN = ZoneInfo("Europe/Berlin")  # UTC+1 in March

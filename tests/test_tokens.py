@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 
 from tests.harness import new_org
 from tests.helpers import assert_error, make_token, rate
-from trunkline import ids
-from trunkline.platform import credentials
-from trunkline.store.db import make_engine
-from trunkline.store.tables import request_log, tokens
+from trunkline.kit import ids
+from trunkline.kit import credentials
+from trunkline.db.engine import make_engine
+from trunkline.db.tables import request_log, tokens
 
 
 @pytest.fixture

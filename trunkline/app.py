@@ -5,24 +5,40 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from trunkline import cdrs, ids
-from trunkline.api import ROUTERS, call_rates
-from trunkline.billing import DeckCache
-from trunkline.config import Settings
-from trunkline.dialer import Dispatcher, make_dialer
-from trunkline.leases import WorkerLease
-from trunkline.platform import errors, openapi
-from trunkline.platform.auth import AuthenticateFirstMiddleware, Authenticator
-from trunkline.platform.body import BodyDecodingMiddleware
-from trunkline.platform.bodylimit import BodyLimitMiddleware
-from trunkline.platform.clients import ClientAddressMiddleware, networks
-from trunkline.platform.credentials import Passwords
-from trunkline.platform.ratelimit import RateLimiter
-from trunkline.platform.requestlog import RequestLogMiddleware, RequestLogWriter
-from trunkline.platform.responses import JSONResponse
-from trunkline.platform.routing import API, mount
-from trunkline.rerating import Rerater
-from trunkline.store.db import make_engine, migrate
+from trunkline.calls import parsing as cdrs
+from trunkline.kit import ids
+from trunkline.accounts import endpoints as accounts
+from trunkline.call_rates import endpoints as call_rates
+from trunkline.calls import endpoints as calls
+from trunkline.identity import endpoints as auth, organizations, tokens, users
+from trunkline.identity.service import Directory, Identity
+from trunkline.products import endpoints as products
+from trunkline.quarantine import endpoints as quarantine
+from trunkline.reports import endpoints as reports
+from trunkline.request_log import endpoints as request_log
+from trunkline.switches import cdr_push, endpoints as switch_endpoints
+from trunkline.voice import endpoints as voice
+from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.kit.config import Settings
+from trunkline.voice.dialer import Dispatcher, make_dialer
+from trunkline.workers.leases import WorkerLease
+from trunkline.kit import errors, openapi, scopes
+from trunkline.kit.auth import AuthenticateFirstMiddleware, Authenticator
+from trunkline.kit.body import BodyDecodingMiddleware
+from trunkline.kit.bodylimit import BodyLimitMiddleware
+from trunkline.kit.clients import ClientAddressMiddleware, networks
+from trunkline.kit.credentials import Passwords
+from trunkline.kit.ratelimit import RateLimiter
+from trunkline.kit.requestlog import RequestLogMiddleware
+from trunkline.request_log.repository import RequestLogWriter
+from trunkline.kit.responses import JSONResponse
+from trunkline.kit.routing import API, mount
+from trunkline.calls.rerater import Rerater
+from trunkline.db.engine import make_engine, migrate
+
+# Each route module exports its `router` and the scope resources it guards (`SCOPES`).
+ROUTE_MODULES = (auth, organizations, users, tokens, request_log, call_rates, calls, accounts, reports, switch_endpoints, cdr_push, quarantine, products, voice)
+ROUTERS = tuple(module.router for module in ROUTE_MODULES)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,8 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.decks = DeckCache()
     app.state.rerater = Rerater(engine, app.state.decks)
     app.state.dispatcher = Dispatcher(engine, make_dialer(settings))
-    app.state.authenticator = Authenticator(engine, settings, app.state.passwords, RateLimiter(settings.redis_url))
+    app.state.authenticator = Authenticator(Directory(engine), settings, app.state.passwords, RateLimiter(settings.redis_url))
+    app.state.identity = Identity(engine, app.state.passwords, app.state.authenticator.forget)
 
+    scopes.declare(*(resource for module in ROUTE_MODULES for resource in module.SCOPES))
     mount(app, ROUTERS)
     errors.install(app)
     # Last added runs first: client address, request log, authentication, body limit, body decoding.

@@ -21,17 +21,23 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from trunkline import billing, cdr_files, decks, ids
+from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.calls import ingest
+from trunkline.calls import files as cdr_files
+from trunkline.call_rates import deck_csv as decks
+from trunkline.kit import ids
 from trunkline.app import prepare
-from trunkline.clock import utcnow
-from trunkline.config import Settings
-from trunkline.leases import lease_for_command, leased
-from trunkline.platform import scopes
-from trunkline.platform.requestlog import RequestLogWriter
+from trunkline.kit.clock import utcnow
+from trunkline.kit.config import Settings
+from trunkline.workers.leases import lease_for_command, leased
+from trunkline.kit import scopes
+from trunkline.request_log.repository import RequestLogWriter
 from trunkline.rating import BulkRater, Deck
-from trunkline.store import call_rates, identity, lookup
-from trunkline.store.db import make_engine
-from trunkline.store.tables import organizations
+from trunkline.call_rates import repository as call_rates
+from trunkline.identity import repository as identity
+from trunkline.kit import lookup
+from trunkline.db.engine import make_engine
+from trunkline.db.tables import organizations
 
 app = typer.Typer(help="Trunkline: telecom platform API. Settings come from TRUNKLINE_* variables (see README).", no_args_is_help=True)
 rates = typer.Typer(help="Rate decks.", no_args_is_help=True)
@@ -261,7 +267,7 @@ def import_calls(
     engine = _engine(Settings())
     with engine.connect() as conn:
         org_id = _org(conn, org)
-    cache, problems, totals = billing.DeckCache(), cdr_files.Problems(), billing.Ingested()
+    cache, problems, totals = DeckCache(), cdr_files.Problems(), ingest.Ingested()
     stopped_at, failure, started = None, None, time.perf_counter()
     size = file.stat().st_size
     try:
@@ -274,7 +280,7 @@ def import_calls(
                     stopped_at = batch.last
                 if stopped_at is None:
                     try:
-                        done = billing.ingest_batch(engine, cache, org_id, lambda: batch.calls)
+                        done = ingest.ingest_batch(engine, cache, org_id, lambda: batch.calls)
                     except SQLAlchemyError as exc:
                         stopped_at, failure = batch.last, exc
                     else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from trunkline.money import SCALE, from_units
+from trunkline.rating.money import SCALE, from_units
 
 from .deck import Rate
 

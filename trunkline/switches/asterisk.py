@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
 
-from trunkline.switches import ANSWERED, Record, SwitchCdrError, Unreadable, record, text, wall_clock, whole
+from trunkline.switches.records import ANSWERED, Record, SwitchCdrError, Unreadable, record, text, wall_clock, whole
 
 BASE = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags")
 NEW = ("peeraccount", "linkedid", "sequence")

@@ -62,7 +62,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 from xml.parsers import expat
 
-from trunkline.switches import ANSWERED, SwitchCdrError, record, since_epoch, text, wall_clock, whole
+from trunkline.switches.records import ANSWERED, SwitchCdrError, record, since_epoch, text, wall_clock, whole
 
 SECOND = timedelta(seconds=1)
 MICROSECOND = timedelta(microseconds=1)

@@ -15,12 +15,15 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 
-from trunkline.billing import DeckCache, Incoming, ingest_batch
-from trunkline.platform.errors import problems
-from trunkline.schemas.calls import SwitchCall
-from trunkline.store import endpoints, quarantine
-from trunkline.store.quarantine import Hold
-from trunkline.switches import SwitchCdrError, asterisk, freeswitch
+from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.calls.ingest import Incoming, ingest_batch
+from trunkline.kit.errors import problems
+from trunkline.calls.schemas import SwitchCall
+from trunkline.switches import repository as endpoints
+from trunkline.quarantine import repository as quarantine
+from trunkline.quarantine.repository import Hold
+from trunkline.switches.records import SwitchCdrError
+from trunkline.switches import asterisk, freeswitch
 
 FREESWITCH = (
     "application/json",

@@ -1,0 +1,181 @@
+"""`/api/accounts`: customer accounts, their ledger, and the switch's question "may this call start?".
+
+`{id}` is the account's id, or `code:<account_id>` (the operator's code, which switches
+know), on every route here.
+"""
+
+from typing import Annotated
+
+from fastapi import Path, Query, Request
+
+from trunkline.accounts.authorize import authorize
+from trunkline.kit import ids
+from trunkline.kit.clock import utcnow
+from trunkline.rating.money import from_units, to_units
+from trunkline.kit.auth import Principal, caller
+from trunkline.kit.errors import ApiError, invalid, not_found
+from trunkline.kit.pagination import ListQuery, list_page
+from trunkline.kit.resources import Database, changes
+from trunkline.kit.responses import done, item, saved
+from trunkline.kit.routing import resource_router, update_routes
+from trunkline.kit.schema import Done, page_of, saved_of
+from trunkline.accounts.schemas import FIELDS, TRANSACTION_FIELDS, Account, AccountCreate, AccountUpdate, Authorization, Credit, CreditResult, Transaction, TransactionKind, available_units, present, present_transaction
+from trunkline.accounts import repository as store
+
+router = resource_router("/accounts", "accounts")
+SCOPES = ("accounts",)  # the scope resources these routes guard
+Reader = Annotated[Principal, caller("accounts.read")]
+Updater = Annotated[Principal, caller("accounts.update")]
+CODE = "code:"
+AccountRef = Annotated[str, Path(description="The account's id, or code:<account_id> (its code, URL-encoded)")]
+
+
+def _duplicate(code: str | None) -> ApiError:
+    return ApiError(409, f"An account with account_id {code} already exists", code="DUPLICATE_ACCOUNT_ID")
+
+
+def _find(conn, org_id: int, id: str):
+    """The account named by `id` (its id, or code:<account_id>); 404 otherwise."""
+    if id.startswith(CODE):
+        row = store.find(conn, org_id, code=id.removeprefix(CODE))
+    else:
+        account_ref = ids.decode(id)
+        row = store.find(conn, org_id, account_ref) if account_ref is not None else None
+    if row is None:
+        raise not_found("Account")
+    return row
+
+
+@router.get("", response_model=page_of(Account), summary="List accounts")
+def list_accounts(request: Request, params: ListQuery, db: Database, who: Reader):
+    with db.connect() as conn:
+        return list_page(request, params, conn, store.table, who.org_id, FIELDS, present)
+
+
+@router.post(
+    "",
+    response_model=saved_of(Account),
+    summary="Create an account",
+    description="Calls whose account_id is this account's code are charged to it from now on. "
+    "The balance starts at 0; fund it with POST /api/accounts/{id}/credit.",
+)
+def create_account(body: AccountCreate, db: Database, who: Annotated[Principal, caller("accounts.create")]):
+    try:
+        with db.begin() as conn:
+            account_ref = store.create(conn, who.org_id, body.model_dump(), utcnow())
+            row = store.find(conn, who.org_id, account_ref)
+    except store.DuplicateCode:
+        raise _duplicate(body.account_id) from None
+    return saved(present(row))
+
+
+@router.get("/{id}", response_model=Account, summary="Retrieve an account")
+def get_account(id: AccountRef, db: Database, who: Reader):
+    with db.connect() as conn:
+        row = _find(conn, who.org_id, id)
+    return item(present(row))
+
+
+def update_account(id: AccountRef, body: AccountUpdate, db: Database, who: Updater):
+    values = changes(body)
+    try:
+        with db.begin() as conn:
+            account_ref = _find(conn, who.org_id, id).id
+            store.change(conn, who.org_id, account_ref, values, utcnow())
+            row = store.find(conn, who.org_id, account_ref)
+    except store.DuplicateCode:
+        raise _duplicate(values.get("account_id")) from None
+    return saved(present(row))
+
+
+update_routes(
+    router,
+    "/{id}",
+    update_account,
+    "Update an account",
+    "Changes only the fields sent; POST, PATCH and PUT behave the same. The balance moves only "
+    "through POST /api/accounts/{id}/credit and charged calls. Changing account_id changes which future "
+    "calls are charged here; calls already charged stay with this account.",
+    Account,
+)
+
+
+@router.delete(
+    "/{id}",
+    response_model=Done,
+    summary="Delete an account",
+    description="Only an account without history: one with ledger entries (top-ups, adjustments, charged calls) "
+    "is refused with 409, so the ledger and the calls charged to it are never lost.",
+)
+def delete_account(id: AccountRef, db: Database, who: Annotated[Principal, caller("accounts.delete")]):
+    try:
+        with db.begin() as conn:
+            store.remove(conn, who.org_id, _find(conn, who.org_id, id).id)
+    except store.HasHistory:
+        raise ApiError(409, "This account has ledger entries or charged calls; its history is kept", code="ACCOUNT_HAS_HISTORY") from None
+    return done()
+
+
+@router.post(
+    "/{id}/credit",
+    response_model=CreditResult,
+    summary="Top up or adjust the balance",
+    description="`topup` (the default) adds a positive amount; `adjustment` corrects either way (a negative "
+    "amount takes money away). Recorded in the ledger with the note.",
+)
+def credit_account(id: AccountRef, body: Credit, db: Database, who: Updater):
+    try:
+        with db.begin() as conn:
+            row = _find(conn, who.org_id, id)
+            entry = store.credit(conn, who.org_id, row.id, to_units(body.amount), TransactionKind(body.kind), body.note, utcnow())
+            row = store.find(conn, who.org_id, row.id) if entry is not None else None
+    except store.BalanceOutOfRange:
+        raise invalid([{"name": "amount", "reason": "would take the balance out of range"}]) from None
+    if row is None:
+        raise not_found("Account")
+    return done(id=ids.encode(entry), balance=from_units(row.balance), available=from_units(available_units(row)))
+
+
+@router.get(
+    "/{id}/transactions",
+    response_model=page_of(Transaction),
+    summary="List an account's ledger",
+    description="Every change of the balance, newest first: top-ups, adjustments, calls charged (one entry "
+    "per account per ingest batch, `calls` saying how many) and re-rating.",
+)
+def list_transactions(id: AccountRef, request: Request, params: ListQuery, db: Database, who: Reader):
+    with db.connect() as conn:
+        account = _find(conn, who.org_id, id)
+        ledger = store.ledger
+        return list_page(request, params, conn, ledger, who.org_id, TRANSACTION_FIELDS, present_transaction, ledger.c.account_ref == account.id)
+
+
+@router.get(
+    "/{id}/authorize",
+    response_model=Authorization,
+    summary="May a call start, and for how long",
+    description="The switch's real-time question. Matches `number` against the deck as rating does and answers "
+    "the longest call (billable seconds, at most 86,400) whose cost, connect fee, intervals, grace period, "
+    "free seconds and surcharge included, fits in what the account has available: its balance, plus "
+    "credit_limit when postpaid. Calls that cost nothing are always authorized. Not authorized (max_seconds 0) "
+    "with a reason: `invalid_number`, `no_matching_prefix`, or `insufficient_balance` (not even the "
+    "cheapest charged call fits). Needs only `accounts.read`.",
+)
+def authorize_call(
+    id: AccountRef,
+    request: Request,
+    db: Database,
+    who: Reader,
+    number: Annotated[str, Query(min_length=1, max_length=64, description="Dialled number")],
+):
+    with db.connect() as conn:
+        row = _find(conn, who.org_id, id)
+        deck = request.app.state.decks.get(conn, who.org_id)
+    available = available_units(row)
+    return done(
+        **authorize(deck, number, available),
+        account_id=row.account_id,
+        currency=row.currency,
+        balance=from_units(row.balance),
+        available=from_units(available),
+    )

@@ -1,0 +1,221 @@
+"""Ingest: rate a batch of CDRs against the organization's deck and store it with its
+totals and charges, in one transaction.
+
+Each stored call keeps the rate it was priced with (rate_id, prefix, rate_type, and its pricing
+terms in `breakdown`), so its breakdown can be shown exactly later ("why did this call cost
+that") even after the deck changes. Batches are priced by `BulkRater` (identical to `rate_call`
+row for row) and written as column lists, so a 10,000-CDR batch costs a few Python operations
+per call, not a dict and a scalar rating each. Calls whose account_id names one of the
+organization's accounts are charged to it in the same transaction (see `accounts.charging`).
+"""
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import psycopg
+from psycopg.errors import DeadlockDetected
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from trunkline.accounts import repository as accounts
+from trunkline.accounts.charging import Charge, charges
+from trunkline.accounts.schemas import TransactionKind
+from trunkline.call_rates.deck_cache import DeckCache, PricedDeck
+from trunkline.calls import repository as store
+from trunkline.calls.locks import one_batch_at_a_time, writing
+from trunkline.calls.parsing import Cdr
+from trunkline.calls.schemas import CallIn
+from trunkline.kit import ids
+from trunkline.kit.clock import utcnow
+from trunkline.quarantine import repository as quarantine
+from trunkline.rating import REASONS, Deck
+
+NO_DESTINATION = "no_destination"  # a switch CDR with no dialled number
+NOT_BILLED_LEG = "not_billed_leg"  # a leg its endpoint does not bill: the call's other leg is billed
+
+
+@dataclass
+class Incoming:
+    """A batch as a switch push brings it: the CDRs that could be read, whether each is billed
+    (None: all are), the records to hold in the quarantine, and quarantine entries this batch
+    re-reads (marked processed with it)."""
+
+    calls: Sequence[CallIn | Cdr]
+    billed: list[bool] | None = None
+    holds: list[quarantine.Hold] = field(default_factory=list)
+    reprocessed: int | None = None
+
+
+@dataclass
+class Ingested:
+    received: int = 0
+    stored_ids: list[int] = field(default_factory=list)
+    duplicate_call_ids: list[str] = field(default_factory=list)
+    unrated: int = 0
+    cost_units: int = 0
+    not_billed: int = 0
+    held_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Planned:
+    """A batch rated and ready to write: the outcome, the prepared rows (None: nothing new) and
+    what to charge to which account (see `accounts.charging`)."""
+
+    result: Ingested
+    calls: store.PreparedCalls | None
+    org_id: int = 0
+    now: datetime | None = None
+    charges: dict[int, Charge] = field(default_factory=dict)
+    incoming: Incoming | None = None
+
+
+def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, deck: Deck, now: datetime) -> Ingested:
+    """Rate and store a batch in the caller's transaction; CDRs already stored are skipped."""
+    return write(conn, plan(conn, org_id, cdrs, deck, now))
+
+
+# Another batch (another worker, `trunkline calls import`) stored one of our call_ids after we
+# looked: the unique constraint refuses ours (PostgreSQL may call it a deadlock when two batches
+# insert the same ones in a different order). Run again, alone; they are duplicates now.
+CONFLICTS = (IntegrityError, DeadlockDetected, psycopg.IntegrityError, sqlite3.IntegrityError)
+
+
+def ingest_batch(engine: Engine, decks: DeckCache, org_id: int, read: Callable[[], Sequence[CallIn | Cdr] | Incoming]) -> Ingested:
+    """`ingest` of the batch `read` returns (its parser: see `locks.one_batch_at_a_time`), in a
+    transaction of its own, as POST /api/calls does: planned (reads, rating, rows made ready)
+    before the organization's write turn, and written in it. When a concurrent batch stored some
+    of the same call_ids meanwhile, the write fails on the unique constraint and nothing is
+    kept; the batch is then planned again inside the turn, taken alone, where nothing else can
+    store a call, so the second attempt cannot collide. (Looking again at the call_ids inside
+    every turn instead cost 10,000 index probes per batch in the turn that SQLite's writers
+    queue for.)"""
+    with one_batch_at_a_time(engine):
+        cdrs = read()
+        alone = False
+        while True:
+            try:
+                with engine.connect() as conn:
+                    deck = decks.get(conn, org_id)
+                    if not alone:
+                        planned = plan(conn, org_id, cdrs, deck, utcnow())
+                    with writing(conn, org_id, alone):
+                        if alone:
+                            planned = plan(conn, org_id, cdrs, deck, utcnow())
+                        try:
+                            write(conn, planned)
+                        except CONFLICTS:
+                            conn.rollback()  # before the turn passes on: SQLite holds its write lock until then
+                            raise
+                        conn.commit()
+                    return planned.result
+            except CONFLICTS:
+                if alone:
+                    raise
+                alone = True
+
+
+def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, deck: Deck, now: datetime) -> Planned:
+    """Everything `ingest` does short of writing: find the duplicates, rate the rest, prepare the rows."""
+    incoming = cdrs if isinstance(cdrs, Incoming) else Incoming(cdrs)
+    cdrs = incoming.calls
+    flags = incoming.billed or [True] * len(cdrs)
+    result = Ingested(received=len(cdrs) + len(incoming.holds))
+    call_ids = [cdr.call_id for cdr in cdrs]
+    if len(set(call_ids)) == len(call_ids):
+        fresh = dict(zip(call_ids, zip(cdrs, flags)))
+    else:
+        fresh = {}
+        for cdr, billed in zip(cdrs, flags):
+            if cdr.call_id in fresh:
+                result.duplicate_call_ids.append(cdr.call_id)
+            else:
+                fresh[cdr.call_id] = (cdr, billed)
+    known = store.existing_call_ids(conn, org_id, list(fresh))
+    result.duplicate_call_ids += [call_id for call_id in fresh if call_id in known]
+    new = [pair for call_id, pair in fresh.items() if call_id not in known]
+    if not new:
+        return Planned(result, None, org_id, now, incoming=incoming)
+    refs = accounts.refs(conn, org_id, {cdr.account_id for cdr, _ in new} - {None})
+    billed = [flag for _, flag in new] if incoming.billed else None
+    priced = deck if isinstance(deck, PricedDeck) else PricedDeck(deck.rates)
+    columns = call_columns(org_id, [cdr for cdr, _ in new], priced, now, refs, billed)
+    result.stored_ids = columns["id"]
+    result.not_billed = columns["billed"].count(False)
+    result.unrated = columns["rated"].count(False) - result.not_billed
+    result.cost_units = sum(filter(None, columns["cost"]))
+    return Planned(result, store.prepare_calls(conn, columns), org_id, now, charges(columns) if refs else {}, incoming)
+
+
+def write(conn: Connection, planned: Planned) -> Ingested:
+    """Store a planned batch in the caller's transaction; a call_id stored since `plan` looked
+    fails the unique constraint (`CONFLICTS`)."""
+    if planned.calls is not None:
+        store.write_calls(conn, planned.calls)
+        accounts.apply(conn, planned.org_id, TransactionKind.calls, planned.charges, planned.now)
+    incoming = planned.incoming
+    if incoming is not None:
+        planned.result.held_ids = quarantine.hold(conn, planned.org_id, incoming.holds, planned.now)
+        if incoming.reprocessed is not None:
+            quarantine.processed(conn, incoming.reprocessed, planned.result.stored_ids, planned.now)
+    return planned.result
+
+
+def call_columns(
+    org_id: int,
+    cdrs: Sequence[CallIn | Cdr],
+    deck: PricedDeck,
+    now: datetime,
+    refs: dict[str, int] | None = None,
+    billed: list[bool] | None = None,
+) -> dict[str, list]:
+    """The `calls` columns for new CDRs, priced as a batch (see `store.prepare_calls`); `refs`
+    maps account codes to the accounts the calls are charged to. A call `billed` marks False is
+    stored unrated (`not_billed_leg`), and one with no dialled number unrated (`no_destination`)."""
+    size = len(cdrs)
+    billsec = [cdr.billsec for cdr in cdrs]
+    callees = [cdr.callee for cdr in cdrs]
+    priced = deck.rater.rate(np.array(callees, dtype=str), np.array(billsec, dtype=np.int64))
+    rated = priced.rated.tolist()
+    reasons = [None if ok else REASONS[status] for status, ok in zip(priced.status.tolist(), rated)]
+    if billed is not None or not all(callees):
+        billed = billed or [True] * size
+        for index, (callee, bill) in enumerate(zip(callees, billed)):
+            if not bill or not callee:
+                rated[index] = False
+                reasons[index] = NOT_BILLED_LEG if not bill else NO_DESTINATION
+    labels = priced.rate_index.tolist()
+    matched = [deck.rates[label] if ok else None for label, ok in zip(labels, rated)]
+    codes = [cdr.account_id for cdr in cdrs]
+    return {
+        "id": ids.generator.many(size),
+        "org_id": [org_id] * size,
+        "call_id": [cdr.call_id for cdr in cdrs],
+        "account_id": codes,
+        "account_ref": [refs.get(code) for code in codes] if refs else [None] * size,
+        "caller": [cdr.caller for cdr in cdrs],
+        "callee": callees,
+        "start_at": [cdr.start for cdr in cdrs],
+        "answer_at": [cdr.answer for cdr in cdrs],
+        "end_at": [cdr.end for cdr in cdrs],
+        "duration": [cdr.duration for cdr in cdrs],
+        "billsec": billsec,
+        "disposition": [cdr.disposition for cdr in cdrs],
+        "hangup_cause": [cdr.hangup_cause for cdr in cdrs],
+        "direction": [cdr.direction and cdr.direction.value for cdr in cdrs],
+        "rated": rated,
+        "unrated_reason": reasons,
+        "cost": [cost if ok else None for cost, ok in zip(priced.cost_units.tolist(), rated)],
+        "rate_id": [rate.id if rate else None for rate in matched],
+        "prefix": [rate.prefix if rate else None for rate in matched],
+        "rate_type": [rate.type if rate else None for rate in matched],
+        "breakdown": [deck.terms_json(label) if ok else None for label, ok in zip(labels, rated)],
+        "created_at": [now] * size,
+        "rated_at": [now] * size,
+        "leg": [cdr.leg and cdr.leg.value for cdr in cdrs],
+        "linked_id": [cdr.linked_id for cdr in cdrs],
+        "billed": billed or [True] * size,
+    }

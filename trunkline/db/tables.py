@@ -1,0 +1,335 @@
+"""Table definitions (SQLAlchemy Core). Money columns hold integers of 10⁻⁵."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    true,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    JSON,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Money = BigInteger
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _org_id() -> Column:
+    return Column("org_id", BigInteger, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False)
+
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("is_operator", Boolean, nullable=False, default=False),
+    Column("rate_limit_get", Integer),
+    Column("rate_limit_other", Integer),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # Bumped by every write to the organization's call rates: the deck cache compares
+    # it (one primary-key read) instead of scanning a deck of 300,000 rates per request.
+    Column("deck_version", BigInteger, nullable=False, server_default="0"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("allowed_ips", JSON, nullable=False),
+    Column("expires_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+call_rates = Table(
+    "call_rates",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("prefix", String(64), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("free_seconds", Integer, nullable=False),
+    Column("grace_period", Integer, nullable=False),
+    Column("interval_1", Integer, nullable=False),
+    Column("interval_n", Integer, nullable=False),
+    Column("connect_fee", Money, nullable=False),
+    Column("postcall_surcharge", Money, nullable=False),
+    Column("price_1", Money, nullable=False),
+    Column("price_n", Money, nullable=False),
+    Column("description", String(1024)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "prefix", name="uq_call_rates_org_prefix"),
+)
+
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("guid", String(36), primary_key=True),
+    Column("org_id", BigInteger),
+    Column("token_id", BigInteger),
+    Column("method", String(10), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("error_code", String(64)),
+    Column("client_ip", String(64)),
+    Column("latency_ms", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_request_log_created_at", "created_at"),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("call_id", String(128), nullable=False),
+    Column("account_id", String(64)),
+    # The accounts row this call was charged to: set on ingest when account_id named one of the
+    # organization's accounts, so re-rating adjusts exactly the accounts that paid (no foreign key:
+    # calls outlive accounts, and bulk inserts skip the check).
+    Column("account_ref", BigInteger),
+    Column("caller", String(64)),
+    Column("callee", String(64), nullable=False),
+    Column("start_at", UTCDateTime(), nullable=False),
+    Column("answer_at", UTCDateTime()),
+    Column("end_at", UTCDateTime()),
+    Column("duration", Integer, nullable=False),
+    Column("billsec", Integer, nullable=False),
+    Column("disposition", String(32)),
+    Column("hangup_cause", String(64)),
+    Column("direction", String(16)),
+    Column("rated", Boolean, nullable=False),
+    Column("unrated_reason", String(32)),
+    Column("cost", Money),
+    Column("rate_id", BigInteger),
+    Column("prefix", String(64)),
+    Column("rate_type", String(16)),
+    Column("breakdown", JSON),  # the rate's pricing terms, [free_seconds, …, price_n] (deck_cache.TERMS)
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("rated_at", UTCDateTime(), nullable=False),
+    # Both legs of a bridged call are stored when a switch sends them, linked by linked_id (the
+    # A-leg's id, Asterisk's linkedid); the endpoint bills one (billed), the other is kept out
+    # of totals, charges and re-rating.
+    Column("leg", String(1)),
+    Column("linked_id", String(128)),
+    Column("billed", Boolean, nullable=False, server_default=true()),
+    UniqueConstraint("org_id", "call_id", name="uq_calls_org_call_id"),
+    Index("ix_calls_org_start", "org_id", "start_at"),
+    Index("ix_calls_org_account_start", "org_id", "account_id", "start_at"),
+)
+
+
+# Daily totals, kept in step with `calls` on every write, so call-data reports read a few
+# thousand rows instead of scanning millions of calls: one table per pair of dimensions.
+# SQLite keeps their rows in the key's own b-tree (WITHOUT ROWID): one b-tree per upsert and
+# per report, not two.
+def _rollup(name: str, *key: Column) -> Table:
+    sums = [Column(column, BigInteger, nullable=False) for column in ("calls", "answered", "unrated", "billsec", "cost")]
+    names = ["org_id", "day", *(column.name for column in key)]
+    primary_key = PrimaryKeyConstraint(*names, name=f"pk_{name}")
+    return Table(name, metadata, _org_id(), Column("day", Date, nullable=False), *key, *sums, primary_key, sqlite_with_rowid=False)
+
+
+# Over all prefixes: reports not grouped by prefix read a few thousand rows a month.
+call_totals_by_account = _rollup(
+    "call_totals_by_account", Column("account_id", String(64), nullable=False), Column("rate_type", String(16), nullable=False)
+)
+# Over all accounts: reports grouped by prefix but not by account.
+call_totals_by_prefix = _rollup(
+    "call_totals_by_prefix", Column("rate_type", String(16), nullable=False), Column("prefix", String(64), nullable=False)
+)
+
+# Endpoint credentials: a login and password per endpoint object, for the
+# endpoint APIs only. The password is random and long, so SHA-256 is the right hash.
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("name", String(200), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("password_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("rotated_at", UTCDateTime(), nullable=False),
+    # How the endpoint's CDRs are read and billed: the zone of local timestamps (IANA), which
+    # legs are billed ("a", "b" or "both"), and pushes per minute (None: the server default).
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("billed_leg", String(4), nullable=False, server_default="a"),
+    Column("push_limit", Integer),
+)
+
+# Switch CDRs that could not be read, kept byte for byte (`body`, sent as `media_type`) with
+# the error, until the endpoint's settings are fixed and they are processed again. `digest`
+# keeps a re-sent record from being held twice.
+cdr_quarantine = Table(
+    "cdr_quarantine",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("endpoint_id", BigInteger),
+    Column("media_type", String(100), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("error", String(1000), nullable=False),
+    Column("line", Integer),
+    Column("status", String(16), nullable=False),
+    Column("call_ids", JSON),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("processed_at", UTCDateTime()),
+    UniqueConstraint("org_id", "digest", name="uq_cdr_quarantine_org_digest"),
+    Index("ix_cdr_quarantine_org_status", "org_id", "status", "id"),
+)
+
+organization_products = Table(
+    "organization_products",
+    metadata,
+    _org_id(),
+    Column("code", String(8), nullable=False),
+    Column("enabled_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("org_id", "code", name="pk_organization_products"),
+)
+
+call_requests = Table(
+    "call_requests",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("account_id", String(64), nullable=False),
+    Column("callee", String(64), nullable=False),
+    Column("whisper_text", String(1000), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("dialer", String(32), nullable=False),
+    Column("detail", String(500)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Customer accounts, matched to calls by the operator's code (`account_id`). Money in units.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("account_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("balance", Money, nullable=False),
+    Column("credit_limit", Money, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "account_id", name="uq_accounts_org_account_id"),
+)
+
+# Every change of an account's balance: top-ups and adjustments, one row per account per ingest
+# batch (`calls`: how many calls, `call_ref` when it was one) and per re-rating run.
+account_transactions = Table(
+    "account_transactions",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("account_ref", BigInteger, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("balance_after", Money, nullable=False),
+    Column("calls", Integer),
+    Column("call_ref", BigInteger),
+    Column("note", String(500)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_account_transactions_account", "account_ref", "id"),
+)
+
+# Re-rating runs as a job in committed chunks: `after_id` is the last call re-rated, advanced in
+# the same transaction as the chunk, so a job resumes exactly where it stopped (any worker may
+# run the next chunk: it reads `after_id` under the organization's exclusive turn).
+rerate_jobs = Table(
+    "rerate_jobs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("account_id", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("after_id", BigInteger, nullable=False),
+    Column("calls", BigInteger, nullable=False),
+    Column("changed", BigInteger, nullable=False),
+    Column("cost_before", Money, nullable=False),
+    Column("cost_after", Money, nullable=False),
+    Column("error", String(500)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Index("ix_rerate_jobs_org_status", "org_id", "status"),
+)
+
+# Which process holds which snowflake worker id, until when (see store.workers).
+worker_leases = Table(
+    "worker_leases",
+    metadata,
+    Column("worker_id", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(32), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,26 @@
+"""One query shape for every list endpoint: org-scoped, filtered, counted, ordered, paged."""
+
+from sqlalchemy import Connection, ColumnElement, Table, func, select
+
+from trunkline.kit.lookup import owner
+
+
+def fetch_page(
+    conn: Connection,
+    table: Table,
+    org_id: int | None,
+    where: list[ColumnElement],
+    order_by: list,
+    skip: int,
+    top: int,
+):
+    """(total matching, rows of this page), confined to one organization.
+
+    `org_id=None` lifts the confinement; only the operator's organization list uses it.
+    """
+    conditions = list(where)
+    if org_id is not None:
+        conditions.insert(0, owner(table) == org_id)
+    count = conn.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
+    rows = conn.execute(select(table).where(*conditions).order_by(*order_by).offset(skip).limit(top)).all()
+    return count, rows

@@ -1,0 +1,61 @@
+"""Lookups every store module shares: one object by id within its organization (the read
+behind every `GET /{id}`), and the organization's rows among a list of values.
+
+Statements are built once: building a Core `select` costs more than the indexed lookup it
+runs (about 90 µs against 30 µs on SQLite).
+"""
+
+from collections.abc import Collection
+from functools import cache
+
+import msgspec
+from sqlalchemy import Connection, Select, Table, TextClause, bindparam, delete, select, text, update
+
+
+_encode = msgspec.json.Encoder().encode
+# The values go as one JSON text: a list parameter of 10,000 strings costs more to send.
+_AMONG = {
+    "sqlite": "{column} IN (SELECT value FROM json_each(:wanted))",
+    "postgresql": "{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(:wanted AS jsonb))))",
+}
+
+
+def owner(table: Table):
+    """The column that says which organization a row belongs to (an organization, which has
+    no `org_id`, is its own)."""
+    return table.c.org_id if "org_id" in table.c else table.c.id
+
+
+@cache
+def _by_id(table: Table) -> Select:
+    return select(table).where(table.c.id == bindparam("object_id"), owner(table) == bindparam("org_id"))
+
+
+def by_id(conn: Connection, table: Table, org_id: int, object_id: int):
+    """The row, or None when it does not exist or belongs to another organization."""
+    return conn.execute(_by_id(table), {"object_id": object_id, "org_id": org_id}).first()
+
+
+def change(conn: Connection, table: Table, org_id: int, object_id: int, values: dict) -> bool:
+    """Update the organization's row; False when it does not exist or belongs to another."""
+    return conn.execute(update(table).where(table.c.id == object_id, owner(table) == org_id).values(**values)).rowcount == 1
+
+
+def remove(conn: Connection, table: Table, org_id: int, object_id: int) -> bool:
+    """Delete the organization's row; False when it does not exist or belongs to another."""
+    return conn.execute(delete(table).where(table.c.id == object_id, owner(table) == org_id)).rowcount == 1
+
+
+@cache
+def _among(dialect: str, table: Table, column: str, returned: tuple[str, ...]) -> TextClause:
+    condition = _AMONG[dialect].format(column=table.c[column].name)
+    return text(f"SELECT {', '.join(table.c[name].name for name in returned)} FROM {table.name} WHERE org_id = :org_id AND {condition}")
+
+
+def among(conn: Connection, table: Table, org_id: int, column: str, wanted: Collection[str], *returned: str) -> list:
+    """The `returned` columns of the organization's rows whose text `column` is one of
+    `wanted`, in one statement (an index on (org_id, column) makes it a lookup per value)."""
+    if not wanted:
+        return []
+    statement = _among(conn.dialect.name, table, column, returned)
+    return conn.execute(statement, {"org_id": org_id, "wanted": _encode(list(wanted)).decode()}).all()

@@ -1,0 +1,108 @@
+"""`/api/reports/call-data`: call counts, billed seconds and cost, grouped."""
+
+import functools
+from datetime import date
+from typing import Annotated
+
+import msgspec
+from fastapi import Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+
+from trunkline.rating.money import from_units
+from trunkline.kit.auth import Principal, caller
+from trunkline.kit.csvout import stream_csv
+from trunkline.kit.errors import ApiError, bad_query, missing
+from trunkline.kit.resources import Database
+from trunkline.kit.responses import done
+from trunkline.kit.routing import resource_router
+from trunkline.kit.schema import MoneyOut, Output
+from trunkline.calls import repository as store
+
+router = resource_router("/reports", "reports")
+SCOPES = ("reports",)  # the scope resources these routes guard
+MAX_DAYS = 3660
+COLUMN_NAMES = {"account": "account_id"}
+
+
+class ReportRow(Output):
+    day: date | None = None
+    account_id: str | None = None
+    type: str | None = None
+    prefix: str | None = None
+    disposition: str | None = None
+    hangup_cause: str | None = None
+    calls: int
+    answered: int
+    unrated: int
+    billsec: int
+    cost: MoneyOut | None = Field(
+        description="Sum of rated calls' cost; unrated calls are counted in `unrated`. Null when every call of the group is unrated: never priced at 0"
+    )
+
+
+class Report(Output):
+    success: bool
+    guid: str
+    data: list[ReportRow]
+
+
+def _group_by(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in store.GROUPS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise bad_query([{"name": "group_by", "reason": f"use a comma-separated subset of {', '.join(store.GROUPS)}"}])
+    return names
+
+
+@router.get(
+    "/call-data",
+    response_model=Report,
+    summary="Call-data report",
+    description="Totals per group for calls started between start_date and end_date (UTC days, inclusive). "
+    "Send `Accept: text/csv` for CSV.",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def call_data(
+    request: Request,
+    db: Database,
+    who: Annotated[Principal, caller("reports.read")],
+    start_date: Annotated[date | None, Query(description="First day, YYYY-MM-DD (required)")] = None,
+    end_date: Annotated[date | None, Query(description="Last day, inclusive (required)")] = None,
+    account_id: Annotated[str | None, Query(max_length=64)] = None,
+    disposition: Annotated[str | None, Query(max_length=32, description="Only calls with this disposition, e.g. ANSWERED")] = None,
+    hangup_cause: Annotated[str | None, Query(max_length=64, description="Only calls with this hangup cause, e.g. NORMAL_CLEARING")] = None,
+    group_by: Annotated[
+        str,
+        Query(description="Comma-separated: day, account, type, prefix, disposition, hangup_cause (the last two read the calls themselves)"),
+    ] = "day",
+):
+    absent = [name for name, value in (("start_date", start_date), ("end_date", end_date)) if value is None]
+    if absent:
+        raise missing(absent)
+    if end_date < start_date:
+        raise ApiError(400, "end_date is before start_date", invalidInputVars=[{"name": "end_date", "reason": "before start_date"}])
+    if (end_date - start_date).days > MAX_DAYS:
+        raise ApiError(400, f"At most {MAX_DAYS} days per report")
+    groups = _group_by(group_by)
+    with db.connect() as conn:
+        only = {name: value for name, value in (("disposition", disposition), ("hangup_cause", hangup_cause)) if value is not None}
+        rows = store.report(conn, who.org_id, start_date, end_date, account_id, groups, only)
+    columns = tuple(COLUMN_NAMES.get(group, group) for group in groups) + store.TOTALS_SUMS
+    row_type = _row_type(columns)
+    calls, unrated = columns.index("calls"), columns.index("unrated")
+    data = [row_type(*row[:-1], from_units(row[-1]) if row[unrated] < row[calls] else None) for row in rows]
+    if "text/csv" in request.headers.get("accept", ""):
+        return StreamingResponse(_csv(columns, data), media_type="text/csv")
+    return done(data=data)
+
+
+@functools.cache
+def _row_type(columns: tuple[str, ...]) -> type[msgspec.Struct]:
+    """A msgspec struct per column set: a report can hold 300,000 rows, and structs are made
+    and rendered about four times faster than dicts."""
+    return msgspec.defstruct("ReportRow", columns)
+
+
+def _csv(columns: tuple[str, ...], data: list[msgspec.Struct]):
+    return stream_csv(columns, map(msgspec.structs.astuple, data))
