@@ -31,7 +31,7 @@ def wait_for(client, request_id: str, status: str, seconds: float = 10) -> dict:
         time.sleep(0.05)
 
 
-def assert_seed_002_missing(response, names: list[str]) -> None:
+def assert_missing(response, names: list[str]) -> None:
     """The 400 body of a missing parameter: its keys and values (plus status, code and message)."""
     body = assert_error(response, 400, "MISSING_REQUIRED_PARAMS")
     assert body["missingInputVars"] == names
@@ -50,8 +50,8 @@ def assert_seed_002_missing(response, names: list[str]) -> None:
     ],
     ids=["no-body", "json", "form", "multipart"],
 )
-def test_all_missing_is_seed_002s_400(org, send):
-    assert_seed_002_missing(org.client.post("/api/voice/rapidresponse", **send), ["account_id", "callee", "whisper_text"])
+def test_all_missing_is_a_400_naming_each(org, send):
+    assert_missing(org.client.post("/api/voice/rapidresponse", **send), ["account_id", "callee", "whisper_text"])
 
 
 @pytest.mark.parametrize(
@@ -62,8 +62,8 @@ def test_all_missing_is_seed_002s_400(org, send):
         ({"callee": "441234", "account_id": "1"}, ["whisper_text"]),
     ],
 )
-def test_some_missing_are_listed_in_seed_order(org, sent, missing):
-    assert_seed_002_missing(org.client.post("/api/voice/rapidresponse", data=sent), missing)
+def test_some_missing_are_listed_in_field_order(org, sent, missing):
+    assert_missing(org.client.post("/api/voice/rapidresponse", data=sent), missing)
 
 
 @pytest.mark.parametrize("callee", ["call me", "+44-abc", "12", "1" * 21, "+"])

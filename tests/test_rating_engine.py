@@ -1,4 +1,4 @@
-"""The scalar rating engine against the spec's examples, its edge cases, and a slow
+"""The scalar rating engine against worked examples, its edge cases, and a slow
 reference implementation written straight from the pricing rule in the README."""
 
 import math

@@ -13,14 +13,14 @@ from trunkline.calls import endpoints as calls
 from trunkline.identity import endpoints as auth, organizations, tokens, users
 from trunkline.identity.service import Directory, Identity
 from trunkline.products import endpoints as products
-from trunkline.quarantine import endpoints as quarantine
+from trunkline.pushes import endpoints as pushes, quarantine
 from trunkline.reports import endpoints as reports
 from trunkline.request_log import endpoints as request_log
-from trunkline.switches import cdr_push, endpoints as switch_endpoints
+from trunkline.switches import endpoints as switch_endpoints
 from trunkline.voice import endpoints as voice
 from trunkline.call_rates.deck_cache import DeckCache
 from trunkline.kit.config import Settings
-from trunkline.voice.dialer import Dispatcher, make_dialer
+from trunkline.voice.dispatcher import Dispatcher, make_dialer
 from trunkline.workers.leases import WorkerLease
 from trunkline.kit import errors, openapi, scopes
 from trunkline.kit.auth import AuthenticateFirstMiddleware, Authenticator
@@ -37,7 +37,7 @@ from trunkline.calls.rerater import Rerater
 from trunkline.db.engine import make_engine, migrate
 
 # Each route module exports its `router` and the scope resources it guards (`SCOPES`).
-ROUTE_MODULES = (auth, organizations, users, tokens, request_log, call_rates, calls, accounts, reports, switch_endpoints, cdr_push, quarantine, products, voice)
+ROUTE_MODULES = (auth, organizations, users, tokens, request_log, call_rates, calls, accounts, reports, switch_endpoints, pushes, quarantine, products, voice)
 ROUTERS = tuple(module.router for module in ROUTE_MODULES)
 
 

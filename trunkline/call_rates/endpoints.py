@@ -20,7 +20,7 @@ from trunkline.kit.responses import done, item, saved
 from trunkline.kit.routing import resource_router, update_routes
 from trunkline.kit.schema import Done, Output, page_of, saved_of
 from trunkline.call_rates.schemas import FIELDS, CallRate, CallRateCreate, CallRateUpdate, present
-from trunkline.calls.schemas import Quote
+from trunkline.call_rates.schemas import Quote
 from trunkline.call_rates import repository as store
 from trunkline.kit import lookup
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
@@ -106,6 +106,24 @@ def present(row) -> dict:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
+
+
+class CallStatus(StrEnum):
+    rated = "rated"
+    unrated = "unrated"
+
+
+class Quote(Output):
+    success: bool
+    guid: str
+    number: str
+    normalized: str | None
+    duration: int
+    status: CallStatus
+    unrated_reason: str | None
+    cost: MoneyOut | None
+    rate: dict[str, Any] | None
+    breakdown: dict[str, Any] | None
 
 
 c = table.c

@@ -30,23 +30,10 @@ from trunkline.calls.parsing import Cdr
 from trunkline.calls.schemas import CallIn
 from trunkline.kit import ids
 from trunkline.kit.clock import utcnow
-from trunkline.quarantine import repository as quarantine
 from trunkline.rating import REASONS, Deck
 
 NO_DESTINATION = "no_destination"  # a switch CDR with no dialled number
 NOT_BILLED_LEG = "not_billed_leg"  # a leg its endpoint does not bill: the call's other leg is billed
-
-
-@dataclass
-class Incoming:
-    """A batch as a switch push brings it: the CDRs that could be read, whether each is billed
-    (None: all are), the records to hold in the quarantine, and quarantine entries this batch
-    re-reads (marked processed with it)."""
-
-    calls: Sequence[CallIn | Cdr]
-    billed: list[bool] | None = None
-    holds: list[quarantine.Hold] = field(default_factory=list)
-    reprocessed: int | None = None
 
 
 @dataclass
@@ -57,7 +44,19 @@ class Ingested:
     unrated: int = 0
     cost_units: int = 0
     not_billed: int = 0
-    held_ids: list[int] = field(default_factory=list)
+    held_ids: list[int] = field(default_factory=list)  # records kept unread (see Incoming.also)
+
+
+@dataclass
+class Incoming:
+    """A batch with what comes along it: whether each CDR is billed (None: all are), how many
+    records could not be read (counted as received), and `also`, what else to write in the
+    batch's own transaction once its calls are (a push holds its unreadable records)."""
+
+    calls: Sequence[CallIn | Cdr]
+    billed: list[bool] | None = None
+    unread: int = 0
+    also: Callable[[Connection, Ingested, datetime], None] | None = None
 
 
 @dataclass
@@ -123,7 +122,7 @@ def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming,
     incoming = cdrs if isinstance(cdrs, Incoming) else Incoming(cdrs)
     cdrs = incoming.calls
     flags = incoming.billed or [True] * len(cdrs)
-    result = Ingested(received=len(cdrs) + len(incoming.holds))
+    result = Ingested(received=len(cdrs) + incoming.unread)
     call_ids = [cdr.call_id for cdr in cdrs]
     if len(set(call_ids)) == len(call_ids):
         fresh = dict(zip(call_ids, zip(cdrs, flags)))
@@ -156,11 +155,8 @@ def write(conn: Connection, planned: Planned) -> Ingested:
     if planned.calls is not None:
         store.write_calls(conn, planned.calls)
         accounts.apply(conn, planned.org_id, TransactionKind.calls, planned.charges, planned.now)
-    incoming = planned.incoming
-    if incoming is not None:
-        planned.result.held_ids = quarantine.hold(conn, planned.org_id, incoming.holds, planned.now)
-        if incoming.reprocessed is not None:
-            quarantine.processed(conn, incoming.reprocessed, planned.result.stored_ids, planned.now)
+    if planned.incoming is not None and planned.incoming.also is not None:
+        planned.incoming.also(conn, planned.result, planned.now)
     return planned.result
 
 

@@ -13,7 +13,7 @@ from trunkline.kit.schema import ApiId, Input, MoneyOut, Output
 from sqlalchemy import case
 
 from trunkline.kit import query
-from trunkline.call_rates.schemas import RateType
+from trunkline.call_rates.schemas import CallStatus, RateType
 from trunkline.db.tables import calls as table
 from trunkline.db.tables import rerate_jobs
 
@@ -93,11 +93,6 @@ class SwitchCall(CallIn):
     callee: Annotated[str, Field(max_length=64, description="Dialled number; may be empty")] = ""
 
 
-class CallStatus(StrEnum):
-    rated = "rated"
-    unrated = "unrated"
-
-
 class Call(Output):
     id: ApiId
     call_id: str
@@ -139,12 +134,6 @@ class IngestResult(Output):
     unrated: int
     cost: MoneyOut = Field(description="Total cost of the newly stored calls")
     ids: list[ApiId] = Field(description="Ids of the stored calls, in input order (duplicates left out)")
-
-
-class PushResult(IngestResult):
-    not_billed: int = Field(description="Legs stored but not billed: the endpoint bills the other leg")
-    quarantined: int = Field(description="CDRs that could not be read, kept byte for byte in the quarantine")
-    quarantine_ids: list[ApiId]
 
 
 LAST_DAY = date(9999, 12, 30)  # the day after must still be a date
@@ -201,19 +190,6 @@ def present_rerate(row) -> dict[str, Any]:
     }
 
 
-class Quote(Output):
-    success: bool
-    guid: str
-    number: str
-    normalized: str | None
-    duration: int
-    status: CallStatus
-    unrated_reason: str | None
-    cost: MoneyOut | None
-    rate: dict[str, Any] | None
-    breakdown: dict[str, Any] | None
-
-
 def present_ingested(result) -> dict[str, Any]:
     """What an ingest (`ingest.Ingested`) answers, on POST /api/calls and on the CDR push alike."""
     return {
@@ -224,16 +200,6 @@ def present_ingested(result) -> dict[str, Any]:
         "unrated": result.unrated,
         "cost": from_units(result.cost_units),
         "ids": [ids.encode(call_id) for call_id in result.stored_ids],
-    }
-
-
-def present_pushed(result) -> dict[str, Any]:
-    """What a switch push answers: the ingest, and what was not billed or not readable."""
-    return {
-        **present_ingested(result),
-        "not_billed": result.not_billed,
-        "quarantined": len(result.held_ids),
-        "quarantine_ids": [ids.encode(held) for held in result.held_ids],
     }
 
 

@@ -1,16 +1,13 @@
 """Organizations, console users and API tokens."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
 from trunkline.kit import ids
+from trunkline.kit.clock import utcnow
 from trunkline.kit import credentials
 from trunkline.db.tables import organizations, tokens, users
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_organization(
@@ -29,7 +26,7 @@ def create_organization(
             is_operator=is_operator,
             rate_limit_get=rate_limit_get,
             rate_limit_other=rate_limit_other,
-            created_at=now(),
+            created_at=utcnow(),
         )
     )
     return org_id
@@ -44,7 +41,7 @@ def create_user(conn: Connection, org_id: int, email: str, password_hash: str, s
             email=email.lower(),
             password_hash=password_hash,
             scopes=sorted(scopes),
-            created_at=now(),
+            created_at=utcnow(),
         )
     )
     return user_id
@@ -73,7 +70,7 @@ def create_token(
             scopes=sorted(scopes),
             allowed_ips=allowed_ips or [],
             expires_at=expires_at,
-            created_at=now(),
+            created_at=utcnow(),
         )
     )
     return token_id, secret
@@ -106,7 +103,7 @@ def revoke_token(conn: Connection, org_id: int, token_id: int) -> bool:
     result = conn.execute(
         update(tokens)
         .where(tokens.c.id == token_id, tokens.c.org_id == org_id, tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now())
+        .values(revoked_at=utcnow())
     )
     return result.rowcount == 1
 
@@ -131,5 +128,5 @@ def revoke_user_tokens(conn: Connection, org_id: int, user_id: int) -> list[int]
     """Revoke every live token tied to a user (issued by OAuth or created by them); their ids."""
     live = (tokens.c.org_id == org_id, tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
     token_ids = list(conn.execute(select(tokens.c.id).where(*live)).scalars())
-    conn.execute(update(tokens).where(*live).values(revoked_at=now()))
+    conn.execute(update(tokens).where(*live).values(revoked_at=utcnow()))
     return token_ids

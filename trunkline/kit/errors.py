@@ -120,8 +120,7 @@ def bad_query(problems: list[dict[str, str]]) -> ApiError:
 
 
 def invalid(problems: list[dict[str, str]]) -> ApiError:
-    summary = "; ".join(f"{p['name']}: {p['reason']}" for p in problems)
-    return ApiError(422, f"Invalid parameters: {summary}", invalidInputVars=problems)
+    return ApiError(422, failures.Invalid.fields(*problems).message, invalidInputVars=problems)
 
 
 def error_response(error: ApiError, request_state: dict | None = None) -> JSONResponse:
@@ -174,7 +173,7 @@ def _allowed(request: Request) -> list[str]:
     ]
 
 
-STATUS_OF = {failures.Malformed: 400, failures.Forbidden: 403, failures.NotFound: 404, failures.Conflict: 409, failures.Invalid: 422}
+STATUS_OF = {failures.Malformed: 400, failures.PaymentRequired: 402, failures.Forbidden: 403, failures.NotFound: 404, failures.Conflict: 409, failures.Invalid: 422}
 
 
 def from_failure(failure: failures.Failure) -> ApiError:

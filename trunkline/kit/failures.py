@@ -23,6 +23,12 @@ class Malformed(Failure):
 class Invalid(Failure):
     """The input reads, but its values are wrong; nothing was changed."""
 
+    @classmethod
+    def fields(cls, *problems: dict) -> "Invalid":
+        """Wrong values of named fields, each `{"name": …, "reason": …}`, summed up in the message."""
+        summary = "; ".join(f"{problem['name']}: {problem['reason']}" for problem in problems)
+        return cls(f"Invalid parameters: {summary}", problems=list(problems))
+
 
 class Forbidden(Failure):
     """The caller may not do this, whatever the input."""
@@ -37,3 +43,7 @@ class NotFound(Failure):
 
 class Conflict(Failure):
     """The request clashes with what is stored (a duplicate, an object still in use)."""
+
+
+class PaymentRequired(Failure):
+    """The account cannot pay for what was asked."""

@@ -1,9 +1,8 @@
 """`/api/products`: the fixed product catalog and which products the caller's organization has enabled.
 
-The catalog is a constant, so lists are paged in memory: `skip`/`top` (or `offset`/`limit`),
-`search` (case-insensitive substring of code or name) and `enabled=true|false`; `filter` and
-`orderby` are refused with 400 (the order is the catalog's). Enabling or disabling is one
-update: `PATCH` (or `PUT`/`POST`) `/api/products/{code}` with `{"enabled": true|false}`.
+Listed like every other resource (skip/top, filter, search, orderby), in the catalog's order by
+default. Enabling or disabling is one update: `PATCH` (or `PUT`/`POST`) `/api/products/{code}`
+with `{"enabled": true|false}`.
 """
 
 from typing import Annotated
@@ -12,14 +11,14 @@ from fastapi import Query, Request
 
 from trunkline.kit.clock import utcnow
 from trunkline.kit.auth import Principal, caller
-from trunkline.kit.errors import ApiError, not_found
-from trunkline.kit.pagination import ListQuery, page
+from trunkline.kit.errors import not_found
+from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.resources import Database
 from trunkline.kit.responses import item, saved
 from trunkline.kit.routing import resource_router, update_routes
 from trunkline.kit.schema import page_of
 from trunkline.products.catalog import CATALOG
-from trunkline.products.schemas import Product, ProductUpdate, present
+from trunkline.products.schemas import Product, ProductUpdate, fields, present
 from trunkline.products import repository as store
 
 router = resource_router("/products", "products")
@@ -38,8 +37,8 @@ def _code(code: str) -> str:
     "",
     response_model=page_of(Product),
     summary="List products",
-    description="The whole catalog in seed order. Supports skip/top (offset/limit), `search` over code "
-    "and name, and `enabled`; `filter` and `orderby` are not supported here (400).",
+    description="The whole catalog, in its own order unless `orderby` says otherwise; `enabled=true|false` "
+    "is short for `filter=enabled eq true|false`.",
 )
 def list_products(
     request: Request,
@@ -48,29 +47,21 @@ def list_products(
     who: Reader,
     enabled: Annotated[bool | None, Query(description="Only enabled (true) or disabled (false) products")] = None,
 ):
-    for name in ("filter", "orderby"):
-        if getattr(params, name):
-            reason = f"{name} is not supported on products; use search or enabled"
-            raise ApiError(400, reason, code="INVALID_QUERY", invalidInputVars=[{"name": name, "reason": reason}])
+    products = store.catalog(who.org_id)
+    only = [products.c.enabled_at.is_not(None) if enabled else products.c.enabled_at.is_(None)] if enabled is not None else []
     with db.connect() as conn:
-        on = store.enabled(conn, who.org_id)
-    needle = (params.search or "").casefold()
-    rows = [
-        present(code, name, on.get(code))
-        for code, name in CATALOG.items()
-        if needle in code.casefold() or needle in name.casefold()
-    ]
-    if enabled is not None:
-        rows = [row for row in rows if row["enabled"] is enabled]
-    return page(request, params, len(rows), rows[params.skip : params.skip + params.top])
+        return list_page(request, params, conn, products, None, fields(products), _shown, *only)
+
+
+def _shown(row) -> dict:
+    return present(row.code, row.name, row.enabled_at)
 
 
 @router.get("/{code}", response_model=Product, summary="Retrieve a product")
 def get_product(code: str, db: Database, who: Reader):
     code = _code(code)
     with db.connect() as conn:
-        on = store.enabled(conn, who.org_id)
-    return item(present(code, CATALOG[code], on.get(code)))
+        return item(present(code, CATALOG[code], store.enabled_at(conn, who.org_id, code)))
 
 
 def update_product(code: str, body: ProductUpdate, db: Database, who: Annotated[Principal, caller("products.update")]):
@@ -80,8 +71,7 @@ def update_product(code: str, body: ProductUpdate, db: Database, who: Annotated[
             store.enable(conn, who.org_id, code, utcnow())
         else:
             store.disable(conn, who.org_id, code)
-        on = store.enabled(conn, who.org_id)
-    return saved(present(code, CATALOG[code], on.get(code)))
+        return saved(present(code, CATALOG[code], store.enabled_at(conn, who.org_id, code)))
 
 
 update_routes(

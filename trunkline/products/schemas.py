@@ -3,7 +3,9 @@
 from datetime import datetime
 
 from pydantic import Field
+from sqlalchemy import Subquery
 
+from trunkline.kit import query
 from trunkline.kit.schema import Input, Output
 
 
@@ -22,3 +24,19 @@ class ProductUpdate(Input):
 
 def present(code: str, name: str, enabled_at: datetime | None) -> dict:
     return {"code": code, "name": name, "enabled": enabled_at is not None, "enabled_at": enabled_at}
+
+
+def fields(products: Subquery) -> query.Fields:
+    """The list's fields over an organization's catalog (`repository.catalog`)."""
+    p = products.c
+    return query.Fields(
+        fields={
+            "code": query.Field(p.code, "str"),
+            "name": query.Field(p.name, "str"),
+            "enabled": query.Field(p.enabled_at.is_not(None), "bool"),
+            "enabled_at": query.Field(p.enabled_at, "datetime"),
+            "position": query.Field(p.position, "int", filterable=False),
+        },
+        search=(p.code, p.name),
+        default_order=("position",),
+    )

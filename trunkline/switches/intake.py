@@ -1,4 +1,5 @@
 """What a switch push becomes: the CDRs to store (each billed or not), and the records to hold.
+Reading only: `pushes.service` stores the one and holds the other.
 
 The rule for switch pushes, which cannot edit their history and retry until they get a 2xx:
 every CDR that can be read is stored; one that cannot be rated (no destination, no prefix)
@@ -8,22 +9,17 @@ Nothing is dropped without a trace. Only a payload of an unknown media type or w
 record in it is refused.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Engine
 
-from trunkline.call_rates.deck_cache import DeckCache
-from trunkline.calls.ingest import Incoming, ingest_batch
-from trunkline.kit.errors import problems
 from trunkline.calls.schemas import SwitchCall
-from trunkline.switches import repository as endpoints
-from trunkline.quarantine import repository as quarantine
-from trunkline.quarantine.repository import Hold
-from trunkline.switches.records import SwitchCdrError
+from trunkline.kit.errors import problems
 from trunkline.switches import asterisk, freeswitch
+from trunkline.switches.records import SwitchCdrError
 
 FREESWITCH = (
     "application/json",
@@ -48,6 +44,30 @@ class NothingToRead(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """A record to keep: the bytes the switch sent for it, how, from which endpoint, and why."""
+
+    endpoint_id: int | None
+    media_type: str
+    body: bytes
+    error: str
+    line: int | None = None
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.media_type.encode() + b"\n" + self.body).hexdigest()
+
+
+@dataclass
+class Push:
+    """A push, read: its CDRs, whether each is billed, and the records that could not be read."""
+
+    calls: list[SwitchCall] = field(default_factory=list)
+    billed: list[bool] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class PushSettings:
     """How an endpoint's CDRs are read and billed."""
 
@@ -60,13 +80,13 @@ class PushSettings:
         return UTC if self.timezone == "UTC" else ZoneInfo(self.timezone)
 
 
-def read_push(body: bytes, media_type: str, settings: PushSettings) -> Incoming:
+def read_push(body: bytes, media_type: str, settings: PushSettings) -> Push:
     """The push's CDRs and holds; `UnsupportedMedia` or `NothingToRead` when there is nothing to keep."""
     if media_type not in MEDIA_TYPES:
         raise UnsupportedMedia(f"Unsupported media type {media_type or '(none)'}; send one of {', '.join(MEDIA_TYPES)}")
     if not body.strip():
         raise NothingToRead("Empty body: send a CDR")
-    incoming = Incoming([], [], [])
+    push = Push()
     billed_legs = BILLED_LEGS[settings.billed_leg]
     for raw, line, cdr, error in _records(body, media_type, settings.zone):
         if cdr is not None:
@@ -75,11 +95,11 @@ def read_push(body: bytes, media_type: str, settings: PushSettings) -> Incoming:
             except ValidationError as exc:
                 error = _problems(exc)
             else:
-                incoming.calls.append(call)
-                incoming.billed.append(call.leg is None or call.leg.value in billed_legs)
+                push.calls.append(call)
+                push.billed.append(call.leg is None or call.leg.value in billed_legs)
                 continue
-        incoming.holds.append(Hold(settings.endpoint_id, media_type, raw, error or "unreadable", line))
-    return incoming
+        push.holds.append(Hold(settings.endpoint_id, media_type, raw, error or "unreadable", line))
+    return push
 
 
 def _records(body: bytes, media_type: str, zone: tzinfo) -> list[tuple[bytes, int | None, dict | None, str | None]]:
@@ -99,38 +119,3 @@ def _records(body: bytes, media_type: str, zone: tzinfo) -> list[tuple[bytes, in
 
 def _problems(exc: ValidationError) -> str:
     return "Invalid CDR: " + "; ".join(f"{problem['name'] or 'cdr'}: {problem['reason']}" for problem in problems(exc))
-
-
-@dataclass
-class Reprocessed:
-    processed: int = 0
-    still_held: int = 0
-    stored_ids: list[int] = field(default_factory=list)
-    duplicates: int = 0
-    unrated: int = 0
-    not_billed: int = 0
-
-
-def reprocess(engine: Engine, decks: DeckCache, org_id: int, entry_ids: list[int] | None, endpoint_id: int | None) -> Reprocessed:
-    """Read held records again with their endpoint's current settings. Each that reads now is
-    stored (rated and billed as if pushed now, a duplicate if its CDR was stored meanwhile) and
-    marked processed in the same transaction; the others stay held with the new error."""
-    outcome = Reprocessed()
-    with engine.connect() as conn:
-        entries = quarantine.held(conn, org_id, entry_ids, endpoint_id)
-        settings = {row.id: PushSettings(row.id, row.timezone, row.billed_leg) for row in endpoints.of(conn, org_id, {entry.endpoint_id for entry in entries})}
-    for entry in entries:
-        incoming = read_push(entry.body, entry.media_type, settings.get(entry.endpoint_id, PushSettings(entry.endpoint_id)))
-        if incoming.holds:
-            with engine.begin() as conn:
-                quarantine.still_unreadable(conn, entry.id, incoming.holds[0].error)
-            outcome.still_held += 1
-            continue
-        incoming.reprocessed = entry.id
-        result = ingest_batch(engine, decks, org_id, lambda: incoming)
-        outcome.processed += 1
-        outcome.stored_ids += result.stored_ids
-        outcome.duplicates += len(result.duplicate_call_ids)
-        outcome.unrated += result.unrated
-        outcome.not_billed += result.not_billed
-    return outcome

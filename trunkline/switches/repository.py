@@ -11,7 +11,7 @@ import secrets
 from sqlalchemy import Connection, insert, select, update
 
 from trunkline.kit import ids
-from trunkline.identity.repository import now
+from trunkline.kit.clock import utcnow
 from trunkline.kit import lookup
 from trunkline.db.tables import endpoints
 
@@ -30,7 +30,7 @@ def create(conn: Connection, org_id: int, fields: dict) -> tuple[int, str, str]:
     """A new endpoint from its settable `fields`; returns its id, login and password (the
     password is never stored)."""
     endpoint_id, login, password = ids.new_id(), LOGIN_PREFIX + secrets.token_hex(12), secrets.token_urlsafe(32)
-    moment = now()
+    moment = utcnow()
     conn.execute(
         insert(endpoints).values(
             id=endpoint_id, org_id=org_id, login=login, password_hash=password_hash(password),
@@ -64,7 +64,7 @@ def rotate(conn: Connection, org_id: int, endpoint_id: int) -> str | None:
     changed = conn.execute(
         update(endpoints)
         .where(endpoints.c.id == endpoint_id, endpoints.c.org_id == org_id)
-        .values(password_hash=password_hash(password), rotated_at=now())
+        .values(password_hash=password_hash(password), rotated_at=utcnow())
     ).rowcount
     return password if changed == 1 else None
 

@@ -19,9 +19,9 @@ from trunkline.kit.resources import Database, fetch_one, object_id
 from trunkline.kit.responses import done, item
 from trunkline.kit.routing import resource_router
 from trunkline.kit.schema import Done, page_of
-from trunkline.quarantine.schemas import FIELDS, HeldCdr, HeldCdrDetail, Reprocess, ReprocessResult, present, present_detail
-from trunkline.quarantine import repository as store
-from trunkline.switches import intake
+from trunkline.pushes.schemas import FIELDS, HeldCdr, HeldCdrDetail, Reprocess, ReprocessResult, present, present_detail
+from trunkline.pushes import repository as store
+from trunkline.pushes import service
 
 router = resource_router("/cdr_quarantine", "CDR quarantine")
 SCOPES = ("cdr_quarantine",)  # the scope resources these routes guard
@@ -50,7 +50,7 @@ async def get_held(id: str, db: Database, who: Reader):
 async def reprocess(body: Reprocess, request: Request, db: Database, who: Annotated[Principal, caller("cdr_quarantine.update")]):
     wanted = [object_id(text, "Held CDR") for text in body.ids] if body.ids is not None else None
     endpoint = object_id(body.endpoint_id, "Endpoint") if body.endpoint_id is not None else None
-    outcome = await run_in_threadpool(intake.reprocess, db, request.app.state.decks, who.org_id, wanted, endpoint)
+    outcome = await run_in_threadpool(service.reprocess, db, request.app.state.decks, who.org_id, wanted, endpoint)
     return done(
         processed=outcome.processed,
         still_held=outcome.still_held,

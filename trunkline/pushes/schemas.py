@@ -3,10 +3,11 @@
 import base64
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
+from trunkline.calls.schemas import IngestResult, present_ingested
 from trunkline.kit import ids
 from trunkline.kit.schema import ApiId, Input, Output
 from sqlalchemy import func
@@ -72,6 +73,22 @@ def present(row) -> dict:
 
 def present_detail(row) -> dict:
     return {**present(row), "body": bytes(row.body).decode("utf-8", "replace"), "body_base64": base64.b64encode(bytes(row.body)).decode()}
+
+
+class PushResult(IngestResult):
+    not_billed: int = Field(description="Legs stored but not billed: the endpoint bills the other leg")
+    quarantined: int = Field(description="CDRs that could not be read, kept byte for byte in the quarantine")
+    quarantine_ids: list[ApiId]
+
+
+def present_pushed(result) -> dict[str, Any]:
+    """What a switch push answers: the ingest, and what was not billed or not readable."""
+    return {
+        **present_ingested(result),
+        "not_billed": result.not_billed,
+        "quarantined": len(result.held_ids),
+        "quarantine_ids": [ids.encode(held) for held in result.held_ids],
+    }
 
 
 c = table.c

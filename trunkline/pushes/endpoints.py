@@ -1,8 +1,8 @@
 """`POST /api/endpoint/cdr`: switches push their CDRs as they write them, with an endpoint's Basic credentials.
 
 FreeSWITCH mod_json_cdr / mod_xml_cdr (every `encode` setting) and Asterisk cdr_csv Master.csv
-lines are read by `trunkline.switches.intake` with the endpoint's settings (time zone, billed
-leg) and stored through the same rating path as `POST /api/calls`. A switch retries any
+lines are read by `switches.intake` with the endpoint's settings (time zone, billed
+leg) and stored by `pushes.service` through the same rating path as `POST /api/calls`. A switch retries any
 non-2xx answer and cannot edit its history, so a push stores what it can read, holds what it
 cannot in the quarantine, and answers 200 with the counts. A CDR already stored answers 200
 (listed as a duplicate) and is never billed twice.
@@ -13,28 +13,18 @@ from typing import Annotated
 from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.calls.ingest import Incoming, ingest_batch
-from trunkline.switches.auth import EndpointCaller, endpoint_caller
 from trunkline.kit.errors import ApiError
 from trunkline.kit.resources import Database
 from trunkline.kit.responses import done
 from trunkline.kit.routing import resource_router
-from trunkline.calls.schemas import PushResult, present_pushed
+from trunkline.pushes import service
+from trunkline.pushes.schemas import PushResult, present_pushed
 from trunkline.switches import intake
+from trunkline.switches.auth import EndpointCaller, endpoint_caller
 
 router = resource_router("/endpoint", "endpoint APIs")
 SCOPES = ()  # guarded by credentials of their own, not by scopes
 MEDIA_TYPES = intake.MEDIA_TYPES  # every body reaches the route untouched (app.py raw_paths)
-
-
-def read(body: bytes, media_type: str, settings: intake.PushSettings) -> Incoming:
-    """The push as a batch; 415 for a media type no switch sends here, 400 for an empty one."""
-    try:
-        return intake.read_push(body, media_type, settings)
-    except intake.UnsupportedMedia as exc:
-        raise ApiError(415, str(exc)) from None
-    except intake.NothingToRead as exc:
-        raise ApiError(400, str(exc)) from None
 
 
 @router.post(
@@ -59,5 +49,10 @@ async def push_cdr(
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     settings = intake.PushSettings(who.endpoint_id, who.timezone, who.billed_leg)
-    result = await run_in_threadpool(ingest_batch, db, request.app.state.decks, who.org_id, lambda: read(body, media_type, settings))
+    try:
+        result = await run_in_threadpool(service.accept, db, request.app.state.decks, who.org_id, body, media_type, settings)
+    except intake.UnsupportedMedia as exc:
+        raise ApiError(415, str(exc)) from None
+    except intake.NothingToRead as exc:
+        raise ApiError(400, str(exc)) from None
     return done(**present_pushed(result))

@@ -1,8 +1,6 @@
 """The CDR quarantine: switch CDRs that could not be read, kept byte for byte with the error,
 written in the same transaction as the batch they came with."""
 
-import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
@@ -10,7 +8,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from trunkline.kit import ids
-from trunkline.quarantine.schemas import HoldStatus
+from trunkline.pushes.schemas import HoldStatus
+from trunkline.switches.intake import Hold
 from trunkline.kit import lookup
 from trunkline.kit.lookup import among
 from trunkline.db.tables import cdr_quarantine as table
@@ -18,21 +17,6 @@ from trunkline.db.tables import cdr_quarantine as table
 MAX_ERROR = 1000
 c = table.c
 _INSERT = {"sqlite": sqlite_insert, "postgresql": pg_insert}
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """A record to keep: the bytes the switch sent for it, how, from which endpoint, and why."""
-
-    endpoint_id: int | None
-    media_type: str
-    body: bytes
-    error: str
-    line: int | None = None
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.media_type.encode() + b"\n" + self.body).hexdigest()
 
 
 def hold(conn: Connection, org_id: int, holds: list[Hold], now: datetime) -> list[int]:
