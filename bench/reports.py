@@ -31,7 +31,7 @@ import ingest as ingest_bench
 from api import HOST, server
 from trunkline.call_rates.deck_cache import DeckCache
 from trunkline.calls.ingest import ingest
-from trunkline.calls import parsing as cdrs
+from trunkline.calls import parsing
 from trunkline.kit.clock import utcnow
 from trunkline.db.engine import make_engine
 
@@ -67,7 +67,7 @@ def store_calls(settings, org_id: int, prefixes: list[str], count: int, batch: i
     decks = DeckCache()
     try:
         for index, body in enumerate(ingest_bench.batches(prefixes, count // batch, batch)):
-            records, _ = cdrs.parse(body, "application/json")
+            records, _ = parsing.parse(body, "application/json")
             with engine.begin() as conn:
                 ingest(conn, org_id, records, decks.get(conn, org_id), utcnow())
             print(f"\r  {(index + 1) * batch:,} calls stored", end="", file=sys.stderr)

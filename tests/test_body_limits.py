@@ -92,7 +92,7 @@ def test_csv_and_ndjson_batches_are_read_from_a_spooled_file_record_by_record(me
     import tempfile
     import tracemalloc
 
-    from trunkline.calls import parsing as cdrs
+    from trunkline.calls import parsing
 
     if media_type == "text/csv":
         body = "call_id,account_id,callee,start,duration,billsec\n" + "".join(
@@ -110,7 +110,7 @@ def test_csv_and_ndjson_batches_are_read_from_a_spooled_file_record_by_record(me
         spool.seek(0)
         tracemalloc.start()
         try:
-            calls, _ = cdrs.parse(spool, media_type)
+            calls, _ = parsing.parse(spool, media_type)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()

@@ -1,4 +1,4 @@
-"""The msgspec fast path for JSON batches (`cdrs._fast_batch`) accepts a batch only when it reads
+"""The msgspec fast path for JSON batches (`parsing._fast_batch`) accepts a batch only when it reads
 exactly as `CallIn`, the definition of a valid CDR, would: same values, same normalisation."""
 
 import json
@@ -8,7 +8,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from trunkline.calls import parsing as cdrs
+from trunkline.calls import parsing
 
 FIELDS = ("call_id", "account_id", "caller", "callee", "start", "answer", "end", "duration", "billsec", "disposition", "hangup_cause", "direction")
 CLEAN = st.text(alphabet=st.sampled_from("ab1+ -é"), min_size=1, max_size=6).filter(lambda text: text == text.strip())
@@ -49,12 +49,12 @@ def records(draw):
 @given(batch=st.lists(records(), min_size=1, max_size=3))
 def test_fast_path_reads_batches_exactly_as_callin(batch):
     body = json.dumps(batch, ensure_ascii=False).encode()
-    fast = cdrs._fast_batch(body)
+    fast = parsing._fast_batch(body)
     event("fast path" if fast is not None else "CallIn")
     if fast is None:
         return  # CallIn reads it (or rejects it with its messages)
     try:
-        slow = cdrs._many.validate_json(body)
+        slow = parsing._many.validate_json(body)
     except ValidationError as exc:
         raise AssertionError(f"the fast path accepted what CallIn refuses: {exc}") from None
     assert [[getattr(cdr, name) for name in FIELDS] for cdr in fast] == [[getattr(cdr, name) for name in FIELDS] for cdr in slow]
@@ -62,5 +62,5 @@ def test_fast_path_reads_batches_exactly_as_callin(batch):
 
 def test_fast_path_takes_an_ordinary_batch():
     batch = [{"call_id": "c1", "callee": "+44 20 7946 0000", "start": "2024-05-01T10:00:00Z", "end": "2024-05-01T10:02:05Z", "answer": "2024-05-01T10:00:05Z"}]
-    assert cdrs._fast_batch(json.dumps(batch).encode())[0].billsec == 120
-    assert cdrs._fast_batch(json.dumps([{**batch[0], "callee": "+44 1 "}]).encode()) is None  # padded: CallIn strips it
+    assert parsing._fast_batch(json.dumps(batch).encode())[0].billsec == 120
+    assert parsing._fast_batch(json.dumps([{**batch[0], "callee": "+44 1 "}]).encode()) is None  # padded: CallIn strips it

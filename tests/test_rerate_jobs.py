@@ -13,7 +13,7 @@ import pytest
 from tests.harness import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import assert_error, follow, ok, rate, rerate
 from trunkline.kit import ids
-from trunkline.calls import rerater as rerating
+from trunkline.calls import rerater
 from trunkline.call_rates.deck_cache import DeckCache
 from trunkline.db.engine import make_engine
 
@@ -28,7 +28,7 @@ def calls(count: int, prefix: str = "c") -> list[dict]:
 @pytest.fixture
 def priced(org, monkeypatch):
     """An organization with 4,000 calls to 44 charged to account ACC, then a price change; chunks of 500."""
-    monkeypatch.setattr(rerating, "CHUNK", 500)
+    monkeypatch.setattr(rerater, "CHUNK", 500)
     rate_id = ok(org.client.post("/api/call_rates", json=rate(prefix="44")))["id"]
     ok(org.client.post("/api/accounts", json={"account_id": "ACC", "name": "Acme", "type": "postpaid"}))
     for start in range(0, 4000, 1000):
@@ -70,12 +70,12 @@ def test_a_job_runs_in_chunks_while_other_tenants_write(priced, other_org):
 def test_a_job_stopped_half_way_resumes_exactly(priced):
     engine = make_engine(priced.server.settings.sqlalchemy_url)
     decks = DeckCache()
-    job_id = rerating.start(engine, ids.decode(priced.id), date(2024, 5, 1), date(2024, 5, 1), None).id  # queued by a server that then stopped
+    job_id = rerater.start(engine, ids.decode(priced.id), date(2024, 5, 1), date(2024, 5, 1), None).id  # queued by a server that then stopped
     for _ in range(3):  # a server that ran three chunks, then stopped
-        assert rerating.step(engine, decks, job_id) is True
+        assert rerater.step(engine, decks, job_id) is True
     partial = ok(priced.client.get(f"/api/calls/rerate/{ids.encode(job_id)}"))
     assert (partial["status"], partial["calls"]) == ("running", 1500)
-    runner = rerating.Rerater(engine, decks)  # the next start resumes it
+    runner = rerater.Rerater(engine, decks)  # the next start resumes it
 
     def resume() -> None:
         async def main() -> None:

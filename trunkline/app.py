@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.calls import parsing as cdrs
+from trunkline.calls import parsing
 from trunkline.kit import ids
 from trunkline.accounts import endpoints as accounts
 from trunkline.call_rates import endpoints as call_rates
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount(app, ROUTERS)
     errors.install(app)
     # Last added runs first: client address, request log, authentication, body limit, body decoding.
-    app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": cdrs.MEDIA_TYPES, f"{API}/call_rates/import": call_rates.MEDIA_TYPES}, raw_paths=frozenset({f"{API}/endpoint/cdr"}))
+    app.add_middleware(BodyDecodingMiddleware, prefix=API, raw_bodies={f"{API}/calls": parsing.MEDIA_TYPES, f"{API}/call_rates/import": call_rates.MEDIA_TYPES}, raw_paths=frozenset({f"{API}/endpoint/cdr"}))
     uploads = frozenset({f"{API}/calls", f"{API}/call_rates/import", f"{API}/endpoint/cdr"})
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, upload=settings.max_upload_bytes, upload_paths=uploads)
     app.add_middleware(AuthenticateFirstMiddleware, prefix=API, public=frozenset({f"{API}/oauth/token", f"{API}/endpoint/cdr"}))

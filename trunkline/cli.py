@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from trunkline.call_rates.deck_cache import DeckCache
 from trunkline.calls import ingest
 from trunkline.calls import files as cdr_files
-from trunkline.call_rates import deck_csv as decks
+from trunkline.call_rates import deck_csv
 from trunkline.kit import ids
 from trunkline.app import prepare
 from trunkline.kit.clock import utcnow
@@ -315,13 +315,13 @@ def import_calls(
         raise typer.Exit(1)
 
 
-def _read_deck(path: Path, progress: Progress, outcome: str) -> decks.DeckRead:
+def _read_deck(path: Path, progress: Progress, outcome: str) -> deck_csv.DeckRead:
     """The validated deck, or exit 1 with every bad line listed."""
     size = path.stat().st_size
     with path.open(newline="", encoding="utf-8-sig") as handle:
         task = progress.add_task("reading deck", total=max(1, size), records="")
         try:
-            deck = decks.read(_counting(handle, progress, task))
+            deck = deck_csv.read(_counting(handle, progress, task))
         except (UnicodeDecodeError, csv.Error) as exc:
             progress.console.print(f"[red]{escape(str(path))}: cannot be read as a CSV deck: {escape(str(exc))}; {outcome}[/red]")
             raise typer.Exit(1) from None

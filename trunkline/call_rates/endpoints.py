@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from trunkline.call_rates.quote import quote
-from trunkline.call_rates import deck_csv as decks
+from trunkline.call_rates import deck_csv
 from trunkline.kit.clock import utcnow
 from trunkline.kit.auth import Principal, caller
 from trunkline.kit.errors import ApiError, invalid, not_found
@@ -117,7 +117,7 @@ async def import_call_rates(
 
 
 def _import(handle: IO[bytes], mode: ImportMode, db, org_id: int):
-    deck = decks.read_file(handle)
+    deck = deck_csv.read_file(handle)
     if deck.error_count:
         raise ApiError(
             422,
@@ -143,7 +143,7 @@ def export_call_rates(params: ListQuery, db: Database, who: Reader):
 
     def rows():
         with db.connect() as conn:
-            yield from decks.write(store.stream(conn, who.org_id, where))
+            yield from deck_csv.write(store.stream(conn, who.org_id, where))
 
     return StreamingResponse(
         rows(), media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="call_rates.csv"'}

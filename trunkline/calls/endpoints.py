@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trunkline.call_rates.quote import breakdown
 from trunkline.calls.ingest import ingest_batch
-from trunkline.calls import parsing as cdrs, rerater as rerating
+from trunkline.calls import parsing, rerater
 from trunkline.kit import ids
 from trunkline.kit.auth import Principal, caller
 from trunkline.kit.pagination import ListQuery, list_page
@@ -54,9 +54,9 @@ def list_calls(request: Request, params: ListQuery, db: Database, who: Reader):
 )
 async def ingest_calls(request: Request, db: Database, who: Annotated[Principal, caller("calls.create")]):
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if media_type not in cdrs.STREAMED:
+    if media_type not in parsing.STREAMED:
         body = await request.body()
-        result = await run_in_threadpool(ingest_batch, db, request.app.state.decks, who.org_id, lambda: cdrs.parse(body, media_type)[0])
+        result = await run_in_threadpool(ingest_batch, db, request.app.state.decks, who.org_id, lambda: parsing.parse(body, media_type)[0])
         return done(**present_ingested(result))
     # CSV and NDJSON stream to a file that spills to disk past 1 MiB, and are read from it
     # record by record: a large batch never sits in memory as bytes and text besides its CDRs.
@@ -64,7 +64,7 @@ async def ingest_calls(request: Request, db: Database, who: Annotated[Principal,
         async for chunk in request.stream():
             spool.write(chunk)
         spool.seek(0)
-        result = await run_in_threadpool(ingest_batch, db, request.app.state.decks, who.org_id, lambda: cdrs.parse(spool, media_type)[0])
+        result = await run_in_threadpool(ingest_batch, db, request.app.state.decks, who.org_id, lambda: parsing.parse(spool, media_type)[0])
     return done(**present_ingested(result))
 
 
@@ -81,8 +81,8 @@ async def ingest_calls(request: Request, db: Database, who: Annotated[Principal,
 )
 def rerate_calls(body: Rerate, request: Request, db: Database, who: Annotated[Principal, caller("calls.update")]):
     try:
-        job = rerating.start(db, who.org_id, body.start_date, body.end_date, body.account_id)
-    except rerating.AlreadyRunning as exc:
+        job = rerater.start(db, who.org_id, body.start_date, body.end_date, body.account_id)
+    except rerater.AlreadyRunning as exc:
         running = ids.encode(exc.job.id)
         raise ApiError(409, f"A re-rate of this organization is already {exc.job.status}: {running}", code="RERATE_RUNNING", id=running) from None
     request.app.state.rerater.submit_soon(job.id)

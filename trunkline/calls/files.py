@@ -6,7 +6,7 @@ callee) is never priced: it is written unrated with reason `invalid_cdr` and
 reported with its line number.
 
 Import reading validates records as `POST /api/calls` does: JSON through
-`cdrs.parse` itself, CSV and NDJSON streamed record by record through `CallIn`
+`parsing.parse` itself, CSV and NDJSON streamed record by record through `CallIn`
 with the API's rules for those formats, so every problem keeps its line number.
 """
 
@@ -23,7 +23,7 @@ from typing import IO, Any
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
-from trunkline.calls import parsing as cdrs
+from trunkline.calls import parsing
 from trunkline.kit.errors import problems
 from trunkline.kit.failures import Invalid, Malformed
 from trunkline.rating import REASONS, RATED, BulkRater, Rate
@@ -79,7 +79,7 @@ def _readable(reader) -> Iterator[None]:
 
 
 def deck_rates(rows: Iterable[dict[str, Any]]) -> list[Rate]:
-    """Rates from `decks.read` rows; ids are the 1-based row numbers."""
+    """Rates from `deck_csv.read` rows; ids are the 1-based row numbers."""
     return [Rate(number, *(row[name] for name in _RATE_FIELDS)) for number, row in enumerate(rows, start=1)]
 
 
@@ -225,12 +225,12 @@ class CsvRating:
         return callee, billsec
 
 
-Record = CallIn | cdrs.Cdr | list[Problem]  # a valid CDR, or what is wrong with one
+Record = CallIn | parsing.Cdr | list[Problem]  # a valid CDR, or what is wrong with one
 
 
 @dataclass
 class Batch:
-    calls: list[CallIn | cdrs.Cdr]
+    calls: list[CallIn | parsing.Cdr]
     problems: list[Problem]
     last: str  # where the batch ends, e.g. "line 10001"
 
@@ -243,7 +243,7 @@ def guess_format(name: str) -> str | None:
 def read_batches(handle: IO[bytes], fmt: str, size: int) -> Iterator[Batch]:
     """Validated CDRs from a binary file in batches of `size` records (a bad record
     stays out of `calls` and is listed in `problems`). JSON is read whole, by
-    `cdrs.parse` itself, so any bad record leaves `calls` empty."""
+    `parsing.parse` itself, so any bad record leaves `calls` empty."""
     if fmt == "csv":
         return _batches(_csv_records(handle), size)
     if fmt == "ndjson":
@@ -306,7 +306,7 @@ def _ndjson_records(handle: IO[bytes]) -> Iterator[tuple[str, Record]]:
 def _json_records(data: bytes) -> Iterator[tuple[str, Record]]:
     """One object or an array, read whole by the API's own parser; problems by array index."""
     try:
-        calls, single = cdrs.parse(data, "application/json")
+        calls, single = parsing.parse(data, "application/json")
     except Malformed as exc:
         raise FileError(exc.message) from None
     except Invalid as exc:

@@ -168,7 +168,7 @@ def call_columns(
     refs: dict[str, int] | None = None,
     billed: list[bool] | None = None,
 ) -> dict[str, list]:
-    """The `calls` columns for new CDRs, priced as a batch (see `store.prepare_calls`); `refs`
+    """The `calls` columns for new CDRs, priced as a batch (see `repository.prepare_calls`); `refs`
     maps account codes to the accounts the calls are charged to. A call `billed` marks False is
     stored unrated (`not_billed_leg`), and one with no dialled number unrated (`no_destination`)."""
     size = len(cdrs)

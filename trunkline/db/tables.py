@@ -325,7 +325,7 @@ rerate_jobs = Table(
     Index("ix_rerate_jobs_org_status", "org_id", "status"),
 )
 
-# Which process holds which snowflake worker id, until when (see store.workers).
+# Which process holds which snowflake worker id, until when (see workers.repository).
 worker_leases = Table(
     "worker_leases",
     metadata,

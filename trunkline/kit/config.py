@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from trunkline.kit.clients import networks
 
-# FreeSWITCH originate arguments for rapid-response calls (see trunkline.dialer.freeswitch_esl).
+# FreeSWITCH originate arguments for rapid-response calls (see voice.freeswitch_esl).
 DEFAULT_DIAL_STRING = "{origination_caller_id_number=$account_id}sofia/gateway/default/$callee '&speak(flite|kal|$text)'"
 
 

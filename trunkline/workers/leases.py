@@ -1,5 +1,5 @@
 """This process's snowflake worker id: leased from the database, renewed in the background,
-given back on shutdown (see store.workers). `TRUNKLINE_WORKER_ID` pins one instead."""
+given back on shutdown (see workers.repository). `TRUNKLINE_WORKER_ID` pins one instead."""
 
 import atexit
 import logging

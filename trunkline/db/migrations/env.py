@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by `trunkline.store.db.migrate`."""
+"""Alembic environment: runs on the connection handed over by `db.engine.migrate`."""
 
 from alembic import context
 
