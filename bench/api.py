@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 import loadgen
 from trunkline.kit import ids
+from trunkline.kit.clock import utcnow
 from trunkline.app import prepare
 from trunkline.kit.config import Settings
 from trunkline.call_rates import repository as call_rates
@@ -101,7 +102,7 @@ def setup(data_dir: Path, rows: int) -> tuple[str, list[int]]:
             token = identity.bootstrap(conn)
             org_id = identity.operator_org(conn)
             conn.execute(update(organizations).where(organizations.c.id == org_id).values(rate_limit_get=10**9))
-            call_rates.load(conn, org_id, synthetic_rows(rows), True, identity.now())
+            call_rates.load(conn, org_id, synthetic_rows(rows), True, utcnow())
         with engine.connect() as conn:
             rate_ids = list(conn.execute(select(call_rates.table.c.id)).scalars())
     finally:

@@ -36,6 +36,7 @@ from api import HOST, cpu_seconds, server
 from trunkline.app import prepare
 from trunkline.kit.config import Settings
 from trunkline.kit import ids
+from trunkline.kit.clock import utcnow
 from trunkline.rating.money import from_units
 from trunkline.accounts import repository as accounts
 from trunkline.call_rates import repository as call_rates
@@ -112,9 +113,9 @@ def load_deck(conn, org_id: int, rows: list[tuple]) -> None:
     """The deck, written fast: call_rates.load on PostgreSQL (COPY), the driver's executemany on SQLite."""
     if conn.dialect.name == "postgresql":
         values = [dict(zip(DECK_COLUMNS, row), description=None) for row in rows]
-        call_rates.load(conn, org_id, values, True, identity.now())
+        call_rates.load(conn, org_id, values, True, utcnow())
         return
-    now = identity.now().replace(tzinfo=None).isoformat(" ", "microseconds")
+    now = utcnow().replace(tzinfo=None).isoformat(" ", "microseconds")
     names = ("id", "org_id", *DECK_COLUMNS, "created_at", "updated_at")
     conn.exec_driver_sql(
         f"INSERT INTO call_rates ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
@@ -143,7 +144,7 @@ def open_accounts(settings: Settings, org_id: int) -> None:
         with engine.begin() as conn:
             for number in range(ACCOUNTS):
                 values = {"account_id": f"acct-{number:03d}", "name": f"Customer {number}", "currency": "USD", "type": "postpaid", "credit_limit": 0}
-                accounts.create(conn, org_id, values, identity.now())
+                accounts.create(conn, org_id, values, utcnow())
     finally:
         engine.dispose()
 

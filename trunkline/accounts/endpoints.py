@@ -13,7 +13,7 @@ from trunkline.kit import ids
 from trunkline.kit.clock import utcnow
 from trunkline.rating.money import from_units, to_units
 from trunkline.kit.auth import Principal, caller
-from trunkline.kit.errors import ApiError, invalid, not_found
+from trunkline.kit.errors import not_found
 from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.resources import Database, changes
 from trunkline.kit.responses import done, item, saved
@@ -28,10 +28,6 @@ Reader = Annotated[Principal, caller("accounts.read")]
 Updater = Annotated[Principal, caller("accounts.update")]
 CODE = "code:"
 AccountRef = Annotated[str, Path(description="The account's id, or code:<account_id> (its code, URL-encoded)")]
-
-
-def _duplicate(code: str | None) -> ApiError:
-    return ApiError(409, f"An account with account_id {code} already exists", code="DUPLICATE_ACCOUNT_ID")
 
 
 def _find(conn, org_id: int, id: str):
@@ -60,13 +56,9 @@ def list_accounts(request: Request, params: ListQuery, db: Database, who: Reader
     "The balance starts at 0; fund it with POST /api/accounts/{id}/credit.",
 )
 def create_account(body: AccountCreate, db: Database, who: Annotated[Principal, caller("accounts.create")]):
-    try:
-        with db.begin() as conn:
-            account_ref = store.create(conn, who.org_id, body.model_dump(), utcnow())
-            row = store.find(conn, who.org_id, account_ref)
-    except store.DuplicateCode:
-        raise _duplicate(body.account_id) from None
-    return saved(present(row))
+    with db.begin() as conn:
+        account_ref = store.create(conn, who.org_id, body.model_dump(), utcnow())
+        return saved(present(store.find(conn, who.org_id, account_ref)))
 
 
 @router.get("/{id}", response_model=Account, summary="Retrieve an account")
@@ -78,14 +70,10 @@ def get_account(id: AccountRef, db: Database, who: Reader):
 
 def update_account(id: AccountRef, body: AccountUpdate, db: Database, who: Updater):
     values = changes(body)
-    try:
-        with db.begin() as conn:
-            account_ref = _find(conn, who.org_id, id).id
-            store.change(conn, who.org_id, account_ref, values, utcnow())
-            row = store.find(conn, who.org_id, account_ref)
-    except store.DuplicateCode:
-        raise _duplicate(values.get("account_id")) from None
-    return saved(present(row))
+    with db.begin() as conn:
+        account_ref = _find(conn, who.org_id, id).id
+        store.change(conn, who.org_id, account_ref, values, utcnow())
+        return saved(present(store.find(conn, who.org_id, account_ref)))
 
 
 update_routes(
@@ -108,11 +96,8 @@ update_routes(
     "is refused with 409, so the ledger and the calls charged to it are never lost.",
 )
 def delete_account(id: AccountRef, db: Database, who: Annotated[Principal, caller("accounts.delete")]):
-    try:
-        with db.begin() as conn:
-            store.remove(conn, who.org_id, _find(conn, who.org_id, id).id)
-    except store.HasHistory:
-        raise ApiError(409, "This account has ledger entries or charged calls; its history is kept", code="ACCOUNT_HAS_HISTORY") from None
+    with db.begin() as conn:
+        store.remove(conn, who.org_id, _find(conn, who.org_id, id).id)
     return done()
 
 
@@ -124,13 +109,10 @@ def delete_account(id: AccountRef, db: Database, who: Annotated[Principal, calle
     "amount takes money away). Recorded in the ledger with the note.",
 )
 def credit_account(id: AccountRef, body: Credit, db: Database, who: Updater):
-    try:
-        with db.begin() as conn:
-            row = _find(conn, who.org_id, id)
-            entry = store.credit(conn, who.org_id, row.id, to_units(body.amount), TransactionKind(body.kind), body.note, utcnow())
-            row = store.find(conn, who.org_id, row.id) if entry is not None else None
-    except store.BalanceOutOfRange:
-        raise invalid([{"name": "amount", "reason": "would take the balance out of range"}]) from None
+    with db.begin() as conn:
+        row = _find(conn, who.org_id, id)
+        entry = store.credit(conn, who.org_id, row.id, to_units(body.amount), TransactionKind(body.kind), body.note, utcnow())
+        row = store.find(conn, who.org_id, row.id) if entry is not None else None
     if row is None:
         raise not_found("Account")
     return done(id=ids.encode(entry), balance=from_units(row.balance), available=from_units(available_units(row)))

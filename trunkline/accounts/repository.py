@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trunkline.accounts.charging import Charge
 from trunkline.kit import ids
+from trunkline.kit.failures import Conflict, Invalid
 from trunkline.rating.money import to_units
 from trunkline.accounts.schemas import TransactionKind
 from trunkline.kit.lookup import among
@@ -28,12 +29,19 @@ t = ledger.c
 MAX_BALANCE = 10**17 - 1
 
 
-class DuplicateCode(Exception):
+class DuplicateCode(Conflict):
     """The organization already has an account with this account_id."""
 
+    def __init__(self, code: str | None) -> None:
+        super().__init__(f"An account with account_id {code} already exists", code="DUPLICATE_ACCOUNT_ID")
 
-class BalanceOutOfRange(Exception):
+
+class BalanceOutOfRange(Invalid):
     """The change would take the balance beyond ±MAX_BALANCE units."""
+
+    def __init__(self) -> None:
+        problem = {"name": "amount", "reason": "would take the balance out of range"}
+        super().__init__(Invalid.fields(problem).message, problems=[problem])
 
 
 def to_row(values: dict[str, Any]) -> dict[str, Any]:
@@ -72,8 +80,11 @@ def change(conn: Connection, org_id: int, account_ref: int, values: dict[str, An
         raise DuplicateCode(values.get("account_id")) from None
 
 
-class HasHistory(Exception):
+class HasHistory(Conflict):
     """The account has ledger entries or charged calls, which must keep their account."""
+
+    def __init__(self) -> None:
+        super().__init__("This account has ledger entries or charged calls; its history is kept", code="ACCOUNT_HAS_HISTORY")
 
 
 def remove(conn: Connection, org_id: int, account_ref: int) -> None:
@@ -152,5 +163,5 @@ def credit(
         return None
     entry, balance = done[account_ref]
     if abs(balance) > MAX_BALANCE:
-        raise BalanceOutOfRange(balance)
+        raise BalanceOutOfRange
     return entry

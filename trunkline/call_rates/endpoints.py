@@ -29,10 +29,6 @@ SCOPES = ("call_rates",)  # the scope resources these routes guard
 Reader = Annotated[Principal, caller("call_rates.read")]
 
 
-def _duplicate(prefix: str | None) -> ApiError:
-    return ApiError(409, f"A call rate with prefix {prefix} already exists in this deck", code="DUPLICATE_PREFIX")
-
-
 @router.get("", response_model=page_of(CallRate), summary="List call rates")
 def list_call_rates(request: Request, params: ListQuery, db: Database, who: Reader):
     with db.connect() as conn:
@@ -41,13 +37,9 @@ def list_call_rates(request: Request, params: ListQuery, db: Database, who: Read
 
 @router.post("", response_model=saved_of(CallRate), summary="Create a call rate")
 def create_call_rate(body: CallRateCreate, db: Database, who: Annotated[Principal, caller("call_rates.create")]):
-    try:
-        with db.begin() as conn:
-            rate_id = store.create(conn, who.org_id, body.model_dump(), utcnow())
-            row = lookup.by_id(conn, store.table, who.org_id, rate_id)
-    except store.DuplicatePrefix:
-        raise _duplicate(body.prefix) from None
-    return saved(present(row))
+    with db.begin() as conn:
+        rate_id = store.create(conn, who.org_id, body.model_dump(), utcnow())
+        return saved(present(lookup.by_id(conn, store.table, who.org_id, rate_id)))
 
 
 class ImportMode(StrEnum):
@@ -179,12 +171,9 @@ def update_call_rate(
 ):
     values = changes(body, nullable=frozenset({"description"}))
     rate_id = object_id(id, "Call rate")
-    try:
-        with db.begin() as conn:
-            found = store.change(conn, who.org_id, rate_id, values, utcnow())
-            row = lookup.by_id(conn, store.table, who.org_id, rate_id)
-    except store.DuplicatePrefix:
-        raise _duplicate(values.get("prefix")) from None
+    with db.begin() as conn:
+        found = store.change(conn, who.org_id, rate_id, values, utcnow())
+        row = lookup.by_id(conn, store.table, who.org_id, rate_id)
     if not found:
         raise not_found("Call rate")
     return saved(present(row))

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trunkline.kit import ids
+from trunkline.kit.failures import Conflict
 from trunkline.rating.money import to_units
 from trunkline.call_rates.schemas import MONEY_FIELDS
 from trunkline.db.tables import call_rates as table
@@ -22,8 +23,11 @@ def deck_changed(conn: Connection, org_id: int) -> None:
     conn.execute(update(organizations).where(organizations.c.id == org_id).values(deck_version=version + 1))
 
 
-class DuplicatePrefix(Exception):
+class DuplicatePrefix(Conflict):
     """The organization's deck already has this prefix."""
+
+    def __init__(self, prefix: str | None) -> None:
+        super().__init__(f"A call rate with prefix {prefix} already exists in this deck", code="DUPLICATE_PREFIX")
 
 
 def to_row(values: dict[str, Any]) -> dict[str, Any]:
