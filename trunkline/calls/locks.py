@@ -19,10 +19,8 @@ def one_batch_at_a_time(engine: Engine) -> Iterator[None]:
     """On SQLite a process parses, plans and writes one batch at a time. sqlite3 gives up the
     GIL for every row it inserts; with another batch being parsed or planned in a second thread,
     the writer would wait for the GIL at every row (up to the 5 ms switch interval), and the
-    write turn that every worker process queues for would last as long as both. With
-    `--workers 2`, planning under this lock took bench/ingest.py from 16,000–18,000 to
-    22,000–24,000 CDRs/s, and parsing under it too from 60,400–65,700 to 70,000–73,300.
-    PostgreSQL writes are network round trips, not a GIL hand-off per row: no limit there."""
+    write turn that every worker process queues for would last as long as both (measured in
+    bench/README.md, "Measurements behind the code"). PostgreSQL writes are network round trips, not a GIL hand-off per row: no limit there."""
     if engine.dialect.name != "sqlite":
         yield
         return

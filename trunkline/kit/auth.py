@@ -184,7 +184,7 @@ class Authenticator:
 def credential_schemes() -> tuple:
     """The three ways to present a credential, for the OpenAPI document (see `openapi.build`),
     with the scopes the application has declared. They are not dependencies of `authorize`:
-    FastAPI would resolve all three on every request (about 70 µs) only to document them;
+    FastAPI would resolve all three on every request only to document them;
     extraction is `Authenticator`'s own."""
     return (
         OAuth2PasswordBearer(tokenUrl="/api/oauth/token", scopes=scopes.DESCRIPTIONS),

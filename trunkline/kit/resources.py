@@ -23,8 +23,8 @@ T = TypeVar("T")
 
 async def read(db: Engine, query: Callable[[Connection], T]) -> T:
     """Run a short read for an `async` route. On SQLite it runs inline: a WAL reader never
-    waits for a writer, and an indexed read takes tens of µs, less than handing it to a
-    worker thread and back (about 200 µs). Elsewhere a network round trip must not hold the
+    waits for a writer, and an indexed read costs less than handing it to a worker thread
+    and back. Elsewhere a network round trip must not hold the
     event loop, so it runs in the threadpool."""
 
     def run() -> T:

@@ -87,7 +87,7 @@ assert _COLUMNS[-1] == "created_at", "_write converts the last column as a times
 
 def _write(connection: Connection, rows: list[dict]) -> None:
     """Insert summaries through the driver's executemany: SQLAlchemy's per-value processing
-    cost several times the insert (about 20 µs a row, paid on every request)."""
+    cost several times the insert, paid on every request."""
     dialect = connection.dialect
     stored = request_log.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
