@@ -12,6 +12,7 @@ from collections import Counter
 
 import hypothesis
 import pytest
+from unittest.mock import ANY
 import requests
 import schemathesis
 from fastapi import params
@@ -39,6 +40,7 @@ ALTERNATIVES = ("OAuth2PasswordBearer", "APIKeyQuery", "HTTPBasic")
 PUBLIC = {("POST", "/api/oauth/token")}  # the login itself takes no credential
 ANY_SCOPE = {("GET", "/api/auth/me")}  # every valid credential may ask who it is
 FILE_UPLOADS = {("POST", "/api/call_rates/import")}  # a file travels only in multipart/form-data
+CDR_BATCHES = {("POST", "/api/calls")}  # JSON, NDJSON or CSV: a batch is no form
 ENDPOINT_APIS = {("POST", "/api/endpoint/cdr")}  # endpoint Basic credentials only; switch formats
 
 CHECKS = [
@@ -142,7 +144,7 @@ def test_every_route_is_documented_with_its_parameters(document):
 def test_every_operation_lists_its_scope_and_credential_alternatives(document):
     for method, path, operation in operations(document):
         if (method, path) in PUBLIC:
-            assert "security" not in operation
+            assert operation["security"] == []  # stated: no credential, not "whatever the default is"
             continue
         requirements = operation["security"]
         if (method, path) in ENDPOINT_APIS:
@@ -179,21 +181,27 @@ def test_errors_share_one_body_and_fastapi_validation_schemas_are_gone(document)
     assert document["components"]["headers"]["X-Request-Id"]["required"] is True
 
 
-def test_request_bodies_accept_all_three_encodings(document):
+def test_request_bodies_document_one_encoding_and_name_the_others(document):
+    """Generators send what is documented: one encoding each (JSON, or multipart for a file), with
+    every other encoding the server reads named in `x-also-accepts` and the description."""
     bodies = 0
     for method, path, operation in operations(document):
         if "requestBody" not in operation:
             assert method in ("GET", "DELETE") or path.endswith("/rotate"), (method, path)  # rotate: an action, no body
             continue
         bodies += 1
-        content = operation["requestBody"]["content"]
+        body = operation["requestBody"]
+        [documented] = body["content"]
+        also = set(body["x-also-accepts"])
+        assert all(media_type in body["description"] for media_type in also), (method, path)
         if (method, path) in FILE_UPLOADS:
-            assert set(content) == {"multipart/form-data", "text/csv"}  # the file, or the CSV as the body
-            continue
-        if (method, path) in ENDPOINT_APIS:
-            continue
-        assert ENCODINGS <= set(content), (method, path)  # a resource may take more (CDRs: CSV, NDJSON)
-        assert len({str(content[media_type]["schema"]) for media_type in ENCODINGS}) == 1
+            assert (documented, also) == ("multipart/form-data", {"text/csv"})  # the file, or the CSV as the body
+        elif (method, path) in ENDPOINT_APIS:
+            assert documented == "application/json" and {"application/xml", "text/csv"} <= also  # switch formats
+        elif (method, path) in CDR_BATCHES:
+            assert (documented, also) == ("application/json", {"application/x-ndjson", "text/csv"})
+        else:
+            assert documented == "application/json" and ENCODINGS - {documented} <= also, (method, path)  # CDRs take more
     assert bodies >= 10
 
 
@@ -324,3 +332,30 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(server:
     finally:
         run.client.close()
         run.session.close()
+
+
+def test_the_document_tells_generated_clients_what_the_server_does(document):
+    """What generators read literally: required parameters, CSV answers, fixed shapes, enums,
+    exact money, the server to call."""
+    models = document["components"]["schemas"]
+    paths = document["paths"]
+    report = {p["name"]: p for p in paths["/api/reports/call-data"]["get"]["parameters"]}
+    assert report["start_date"]["required"] and report["end_date"]["required"]
+    for path in ("/api/reports/call-data.csv", "/api/call_rates/export"):
+        assert paths[path]["get"]["responses"]["200"]["content"] == {"text/csv": {"schema": {"type": "string", **({"description": ANY} if "reports" in path else {})}}}
+    nullable_ref = lambda field: [option.get("$ref") for option in field["anyOf"] if option != {"type": "null"}]  # noqa: E731
+    assert nullable_ref(models["Quote"]["properties"]["rate"]) == ["#/components/schemas/MatchedRate"]
+    assert nullable_ref(models["Authorization"]["properties"]["rate"]) == ["#/components/schemas/MatchedRate"]
+    for model in ("Quote", "CallDetail"):
+        assert nullable_ref(models[model]["properties"]["breakdown"]) == ["#/components/schemas/Breakdown"]
+    for model, field in (("Call", "rate_type"), ("ReportRow", "type"), ("MatchedRate", "type")):
+        assert "#/components/schemas/RateType" in str(models[model]["properties"][field]), (model, field)
+    scope_lists = [name for name, model in models.items() if "#/components/schemas/Scope" in str(model)]
+    assert {"TokenCreate", "UserCreate", "UserUpdate"} <= set(scope_lists)
+    assert models["Scope"]["enum"] == list(scopes.DESCRIPTIONS) and "enum" not in str([models[name] for name in scope_lists])
+    for model, field in (("CallRateCreate", "price_1"), ("Credit", "amount"), ("AccountCreate", "credit_limit")):
+        kinds = [option["type"] for option in models[model]["properties"][field]["anyOf"]]
+        assert kinds == ["string", "number"], (model, field)  # a decimal string keeps money exact
+    assert models["AccountCreate"]["properties"]["credit_limit"]["default"] == 0
+    assert "duration` or `end`" in models["CallIn"]["description"]
+    assert document["servers"] and document["info"]["license"]["identifier"]

@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by openapi.install_docs, with Swagger UI's assets from the package
         swagger_ui_oauth2_redirect_url=f"{API}/docs/oauth2-redirect",  # under the base path, like the docs
         redoc_url=None,
+        license_info={"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
         default_response_class=JSONResponse,
         lifespan=lifespan,
     )

@@ -9,14 +9,14 @@ the value (it matters again if the account turns postpaid) but never uses it.
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, Field, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from trunkline.kit import ids
 from trunkline.rating.money import from_units
-from trunkline.kit.schema import ApiId, Input, MoneyOut, Output
-from trunkline.call_rates.schemas import MAX_MONEY, Money, five_places
+from trunkline.kit.schema import ApiId, Input, MoneyOut, Output, SignedMoneyIn
+from trunkline.call_rates.schemas import MAX_MONEY, MatchedRate, Money, five_places
 from sqlalchemy import case
 
 from trunkline.kit import query
@@ -57,8 +57,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code, e.g. USD, EUR", examples=["USD"])]
 CreditLimit = Annotated[Money, Field(description="How far a postpaid account may go below zero; prepaid accounts ignore it")]
 Amount = Annotated[
-    Decimal,
-    WithJsonSchema({"type": "number", "multipleOf": 0.00001}),
+    SignedMoneyIn,
     Field(ge=-MAX_MONEY, le=MAX_MONEY),
     AfterValidator(five_places),
 ]
@@ -73,7 +72,7 @@ class AccountCreate(Input):
     name: Name
     currency: Currency = DEFAULT_CURRENCY
     type: AccountType = AccountType.prepaid
-    credit_limit: CreditLimit = Decimal(0)
+    credit_limit: CreditLimit = Field(default=Decimal(0), json_schema_extra={"default": 0})
 
 
 class AccountUpdate(Input):
@@ -143,7 +142,7 @@ class Authorization(Output):
     currency: str
     number: str
     normalized: str | None
-    rate: dict[str, Any] | None = Field(description="The matched rate: prefix, id, intervals and prices")
+    rate: MatchedRate | None = Field(description="The matched rate")
     balance: MoneyOut
     available: MoneyOut
 

@@ -128,7 +128,7 @@ def _import(handle: IO[bytes], mode: ImportMode, db, org_id: int):
     "/export",
     summary="Export the rate deck as CSV",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "The deck, in the import format"}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The deck, in the import format"}},
 )
 def export_call_rates(params: ListQuery, db: Database, who: Reader):
     where, _ = params.clauses(FIELDS)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
@@ -67,7 +67,9 @@ class CallRateUpdate(Input):
     description: Description | None = None
 
 
-class CallRate(Output):
+class MatchedRate(Output):
+    """A rate as it priced a call: the deck's row at that moment."""
+
     id: ApiId
     prefix: str
     type: RateType
@@ -79,6 +81,9 @@ class CallRate(Output):
     postcall_surcharge: MoneyOut
     price_1: MoneyOut
     price_n: MoneyOut
+
+
+class CallRate(MatchedRate):
     description: str | None
     created_at: datetime
     updated_at: datetime
@@ -108,6 +113,38 @@ def present(row) -> dict:
     }
 
 
+class ExactAmounts(Output):
+    """Each amount exactly: a decimal when it has one ("0.0014"), else a reduced fraction ("7/6000")."""
+
+    connect_fee: str
+    first_interval_amount: str
+    rest_amount: str
+    subtotal: str
+    surcharge_amount: str
+
+
+class Breakdown(Output):
+    """How a call's cost was built from its rate. Amounts before the one rounding carry up to
+    12 places; `cost` is rounded once, half up, to five."""
+
+    prefix: str
+    rate_id: ApiId
+    type: RateType
+    billsec: int
+    within_grace: bool = Field(description="Answered within the grace period: free")
+    connect_fee: MoneyOut
+    first_interval_seconds: int = Field(description="interval_1, charged in full even for shorter calls")
+    first_interval_amount: MoneyOut
+    free_seconds: int = Field(description="The free seconds this call used")
+    rest_seconds: int
+    rest_intervals: int = Field(description="rest_seconds rounded up to whole interval_n")
+    rest_amount: MoneyOut
+    subtotal: MoneyOut
+    surcharge_amount: MoneyOut
+    cost: MoneyOut
+    exact: ExactAmounts
+
+
 class CallStatus(StrEnum):
     rated = "rated"
     unrated = "unrated"
@@ -122,8 +159,8 @@ class Quote(Output):
     status: CallStatus
     unrated_reason: str | None
     cost: MoneyOut | None
-    rate: dict[str, Any] | None
-    breakdown: dict[str, Any] | None
+    rate: MatchedRate | None
+    breakdown: Breakdown | None
 
 
 c = table.c

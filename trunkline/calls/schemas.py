@@ -13,7 +13,7 @@ from trunkline.kit.schema import ApiId, Input, MoneyOut, Output
 from sqlalchemy import case
 
 from trunkline.kit import query
-from trunkline.call_rates.schemas import CallStatus, RateType
+from trunkline.call_rates.schemas import Breakdown, CallStatus, RateType
 from trunkline.db.tables import calls as table
 from trunkline.db.tables import rerate_jobs
 
@@ -47,7 +47,8 @@ class Leg(StrEnum):
 
 
 class CallIn(Input):
-    """One CDR. `duration` and `billsec` may be left out when the timestamps tell them."""
+    """One CDR. Send `duration` or `end` (or both): a CDR with neither is refused (422).
+    `duration` and `billsec` may be left out when the timestamps tell them."""
 
     call_id: Annotated[str, Field(min_length=1, max_length=128, description="The switch's id; a re-sent CDR is not stored twice")]
     account_id: Text64 | None = None
@@ -115,13 +116,13 @@ class Call(Output):
     cost: MoneyOut | None = Field(description="Null when unrated: never a silent 0")
     rate_id: ApiId | None
     prefix: str | None
-    rate_type: str | None
+    rate_type: RateType | None
     created_at: datetime
     rated_at: datetime
 
 
 class CallDetail(Call):
-    breakdown: dict[str, Any] | None = Field(description="How the cost was built, from the rate as it was when rated")
+    breakdown: Breakdown | None = Field(description="How the cost was built, from the rate as it was when rated")
 
 
 class IngestResult(Output):

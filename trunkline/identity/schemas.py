@@ -29,8 +29,8 @@ def _networks(values: list[str]) -> list[str]:
 
 
 def _scope_choices(schema: dict) -> None:
-    """Lists the scopes when the document is generated, after the app has declared them all."""
-    schema["items"] = {"type": "string", "enum": list(scopes.DESCRIPTIONS)}
+    """Each item is one of the scopes the app declares, listed once in the document (`openapi.SCOPE`)."""
+    schema["items"] = {"$ref": "#/components/schemas/Scope"}
 
 
 Scopes = Annotated[

@@ -1,9 +1,9 @@
-"""The OpenAPI 3.1 document: every route, its scope, its error bodies, all three body encodings.
+"""The OpenAPI 3.1 document: every route, its scope, its error bodies and body encodings.
 
 FastAPI generates the paths and models; `build()` adds what FastAPI cannot know: the
 one error body for every error status (including 422, where FastAPI would put its own
-validation schema), the headers every response carries, and the form encodings the
-body middleware accepts wherever JSON is.
+validation schema), the headers every response carries, and the other encodings the
+server reads (`x-also-accepts`) beside the one a generated client should send.
 """
 
 from pathlib import Path
@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
+from trunkline.kit import scopes
 from trunkline.kit.auth import credential_schemes, required_scopes
 from trunkline.kit.schema import Input, Output
 
@@ -60,9 +61,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text} for status, text in _DESCRIPTIONS.items()
 }
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The one body encoding a request body documents, in order of preference: generators build a
+# typed call from it. Every other encoding a route reads is named in `x-also-accepts`.
+_DOCUMENTED = ("application/json", "multipart/form-data")
 _MODEL_REF = "#/components/schemas/"
 _ERROR_REF = {"$ref": _MODEL_REF + "ErrorBody"}
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+SCOPE = "Scope"  # the component every list of scopes refers to
+SERVERS = [{"url": "http://127.0.0.1:8887", "description": "`trunkline serve` on its defaults; use your server's own address"}]
 
 
 def _header(description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
@@ -120,14 +126,28 @@ def _add_referenced_models(document: dict[str, Any], models: dict[str, Any]) -> 
             models.setdefault(name, definition)
 
 
+def _one_encoding(body: dict[str, Any]) -> None:
+    """Document one encoding of a request body, so generated clients send it (given several,
+    they pick the first or all at once), and name the others the server reads too: every JSON
+    body also arrives form-encoded (the body middleware), and some routes read raw formats."""
+    content = body["content"]
+    documented = next(media_type for media_type in (*_DOCUMENTED, *content) if media_type in content)
+    also = [media_type for media_type in content if media_type != documented]
+    schema = content[documented]["schema"]
+    if documented == "application/json" and any("$ref" in option for option in (schema, *schema.get("anyOf", ()))):  # one model
+        also += [media_type for media_type in _FORM_TYPES if media_type not in also]
+    body["content"] = {documented: content[documented]}
+    if also:
+        body["x-also-accepts"] = also
+        body["description"] = " ".join(filter(None, (body.get("description"), f"Also accepted as {', '.join(also)}.")))
+
+
 def _fix_operation(operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", ()):
         if parameter["in"] == "query":
             parameter["schema"] = _without_null(parameter["schema"])
-    content = operation.get("requestBody", {}).get("content", {})
-    if "application/json" in content:
-        for media_type in _FORM_TYPES:
-            content.setdefault(media_type, content["application/json"])
+    if "requestBody" in operation:
+        _one_encoding(operation["requestBody"])
     is_list = any(parameter["name"] == "top" for parameter in operation.get("parameters", ()))
     for status, response in operation["responses"].items():
         if status.startswith(("4", "5")):  # one error body, whatever FastAPI or a route put there
@@ -148,12 +168,15 @@ def _add_security(schema: dict[str, Any], app: FastAPI) -> None:
     for scheme in credentials:
         schemes[scheme.scheme_name] = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
     for route in app.routes:
-        wanted = required_scopes(route.dependant) if isinstance(route, APIRoute) else None
-        if wanted is None or not route.include_in_schema:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
+        wanted = required_scopes(route.dependant)
         for method in route.methods:
             operation = schema["paths"][route.path_format][method.lower()]
-            operation["security"] = [{scheme.scheme_name: wanted} for scheme in credentials]
+            if wanted is not None:
+                operation["security"] = [{scheme.scheme_name: wanted} for scheme in credentials]
+            else:  # a public route, or one that documents credentials of its own
+                operation.setdefault("security", [])
 
 
 def build(app: FastAPI) -> dict[str, Any]:
@@ -161,7 +184,8 @@ def build(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
-        title=app.title, version=app.version, summary=app.summary, routes=app.routes, openapi_version="3.1.0"
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes, openapi_version="3.1.0", servers=SERVERS,
+        license_info=app.license_info,
     )
     _add_security(schema, app)
     for path in schema["paths"].values():
@@ -170,6 +194,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {})
     components["headers"] = HEADERS
     models = components.setdefault("schemas", {})
+    models[SCOPE] = {"type": "string", "enum": list(scopes.DESCRIPTIONS), "description": "`<resource>.<action>`, `<resource>.*` or `*`"}
     _add_referenced_models(schema, models)
     others = {name: model for name, model in models.items() if name not in _FASTAPI_VALIDATION}
     if not _referenced([schema["paths"], others]) & set(_FASTAPI_VALIDATION):

@@ -9,6 +9,7 @@ as in Starlette.
 from collections.abc import Callable, Iterable
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from trunkline.kit.openapi import ERROR_RESPONSES
 from trunkline.kit.schema import Output, saved_of
@@ -16,9 +17,15 @@ from trunkline.kit.schema import Output, saved_of
 API = "/api"
 
 
+def operation_id(route: APIRoute) -> str:
+    """An operation's id is its route function's name (`create_call_rate`), which generated
+    clients take for the method's name."""
+    return route.name
+
+
 def resource_router(path: str, tag: str) -> APIRouter:
     """The router of one resource module, rooted at `/api{path}`."""
-    return APIRouter(prefix=API + path, tags=[tag], responses=ERROR_RESPONSES)
+    return APIRouter(prefix=API + path, tags=[tag], responses=ERROR_RESPONSES, generate_unique_id_function=operation_id)
 
 
 def update_routes(router: APIRouter, path: str, endpoint: Callable, summary: str, description: str, model: type[Output]) -> None:

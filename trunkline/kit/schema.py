@@ -8,8 +8,27 @@ from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-# JSON number (or numeric string) with at most five decimal places; validated exactly by trunkline.money.
-MoneyIn = Annotated[Decimal, WithJsonSchema({"type": "number", "minimum": 0, "multipleOf": 0.00001})]
+EXACT_MONEY = (
+    "At most five decimal places. Send a decimal string (\"0.01234\") to keep it exact: a JSON number "
+    "is read as written, but a client computing in binary floating point may not write what it meant."
+)
+
+
+def _money_in(sign: str, minimum: dict) -> WithJsonSchema:
+    """A money input: a decimal string or a JSON number, each read exactly (rating.money)."""
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": f"^{sign}[0-9]{{1,9}}(\\.[0-9]{{1,5}})?$", "examples": ["0.01234"]},
+                {"type": "number", "multipleOf": 0.00001, **minimum},
+            ],
+            "description": EXACT_MONEY,
+        }
+    )
+
+
+MoneyIn = Annotated[Decimal, _money_in("", {"minimum": 0})]
+SignedMoneyIn = Annotated[Decimal, _money_in("-?", {})]
 MoneyOut = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 ApiId = Annotated[str, WithJsonSchema({"type": "string", "description": "Snowflake id, base64 of its decimal string", "examples": ["NzAwNTUxOTA5NzczMTQ4MTYw"]})]
 

@@ -22,7 +22,7 @@ from trunkline.pushes.schemas import PushResult, present_pushed
 from trunkline.switches import intake
 from trunkline.switches.auth import EndpointCaller, endpoint_caller
 
-router = resource_router("/endpoint", "endpoint APIs")
+router = resource_router("/endpoint", "cdr_push")
 SCOPES = ()  # guarded by credentials of their own, not by scopes
 MEDIA_TYPES = intake.MEDIA_TYPES  # every body reaches the route untouched (app.py raw_paths)
 
@@ -38,7 +38,15 @@ MEDIA_TYPES = intake.MEDIA_TYPES  # every body reaches the route untouched (app.
     "Every CDR that can be read is stored and rated like `POST /api/calls` (one without a destination unrated); "
     "only the legs the endpoint's `billed_leg` names are billed; a record that cannot be read is held in "
     "`/api/cdr_quarantine`, byte for byte. A CDR already stored answers 200 and is listed in duplicate_call_ids.",
-    openapi_extra={"requestBody": {"required": True, "content": {media: {"schema": {"type": "string"}} for media in MEDIA_TYPES}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object", "additionalProperties": True, "description": "A mod_json_cdr document, as the module writes it"}},
+                **{media: {"schema": {"type": "string"}} for media in MEDIA_TYPES if media != "application/json"},
+            },
+        }
+    },
 )
 async def push_cdr(
     request: Request,

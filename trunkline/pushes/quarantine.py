@@ -23,7 +23,7 @@ from trunkline.pushes.schemas import FIELDS, HeldCdr, HeldCdrDetail, Reprocess, 
 from trunkline.pushes import repository as store
 from trunkline.pushes import service
 
-router = resource_router("/cdr_quarantine", "CDR quarantine")
+router = resource_router("/cdr_quarantine", "cdr_quarantine")
 SCOPES = ("cdr_quarantine",)  # the scope resources these routes guard
 Reader = Annotated[Principal, caller("cdr_quarantine.read")]
 

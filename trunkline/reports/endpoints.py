@@ -5,17 +5,19 @@ from datetime import date
 from typing import Annotated
 
 import msgspec
-from fastapi import Query, Request
+from sqlalchemy import Engine
+from fastapi import Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from trunkline.rating.money import from_units
 from trunkline.kit.auth import Principal, caller
 from trunkline.kit.csvout import stream_csv
-from trunkline.kit.errors import ApiError, bad_query, missing
+from trunkline.kit.errors import ApiError, bad_query
 from trunkline.kit.resources import Database
 from trunkline.kit.responses import done
 from trunkline.kit.routing import resource_router
+from trunkline.call_rates.schemas import RateType
 from trunkline.kit.schema import MoneyOut, Output
 from trunkline.calls import repository as store
 
@@ -28,7 +30,7 @@ COLUMN_NAMES = {"account": "account_id"}
 class ReportRow(Output):
     day: date | None = None
     account_id: str | None = None
-    type: str | None = None
+    type: RateType | None = None
     prefix: str | None = None
     disposition: str | None = None
     hangup_cause: str | None = None
@@ -55,46 +57,70 @@ def _group_by(text: str) -> list[str]:
     return names
 
 
+class ReportQuery:
+    """The parameters both report routes take (a dependency: one place documents them)."""
+
+    def __init__(
+        self,
+        start_date: Annotated[date, Query(description="First day, YYYY-MM-DD")],
+        end_date: Annotated[date, Query(description="Last day, inclusive")],
+        account_id: Annotated[str | None, Query(max_length=64)] = None,
+        disposition: Annotated[str | None, Query(max_length=32, description="Only calls with this disposition, e.g. ANSWERED")] = None,
+        hangup_cause: Annotated[str | None, Query(max_length=64, description="Only calls with this hangup cause, e.g. NORMAL_CLEARING")] = None,
+        group_by: Annotated[
+            str,
+            Query(description="Comma-separated: day, account, type, prefix, disposition, hangup_cause (the last two read the calls themselves)"),
+        ] = "day",
+    ) -> None:
+        if end_date < start_date:
+            raise ApiError(400, "end_date is before start_date", invalidInputVars=[{"name": "end_date", "reason": "before start_date"}])
+        if (end_date - start_date).days > MAX_DAYS:
+            raise ApiError(400, f"At most {MAX_DAYS} days per report")
+        self.start_date, self.end_date, self.account_id = start_date, end_date, account_id
+        self.groups = _group_by(group_by)
+        self.only = {name: value for name, value in (("disposition", disposition), ("hangup_cause", hangup_cause)) if value is not None}
+
+
+def _report(db: Engine, org_id: int, asked: ReportQuery) -> tuple[tuple[str, ...], list[msgspec.Struct]]:
+    """The report's columns and rows."""
+    with db.connect() as conn:
+        rows = store.report(conn, org_id, asked.start_date, asked.end_date, asked.account_id, asked.groups, asked.only)
+    columns = tuple(COLUMN_NAMES.get(group, group) for group in asked.groups) + store.TOTALS_SUMS
+    row_type = _row_type(columns)
+    calls, unrated = columns.index("calls"), columns.index("unrated")
+    return columns, [row_type(*row[:-1], from_units(row[-1]) if row[unrated] < row[calls] else None) for row in rows]
+
+
+def _as_csv(columns: tuple[str, ...], data: list[msgspec.Struct]) -> StreamingResponse:
+    return StreamingResponse(stream_csv(columns, map(msgspec.structs.astuple, data)), media_type="text/csv")
+
+
+_CSV = {"schema": {"type": "string", "description": "A header row of the groups and totals, then a row per group"}}
+
+
 @router.get(
     "/call-data",
     response_model=Report,
     summary="Call-data report",
     description="Totals per group for calls started between start_date and end_date (UTC days, inclusive). "
-    "Send `Accept: text/csv` for CSV.",
-    responses={200: {"content": {"text/csv": {}}}},
+    "`Accept: text/csv` answers CSV, as `/api/reports/call-data.csv` does.",
 )
-def call_data(
-    request: Request,
-    db: Database,
-    who: Annotated[Principal, caller("reports.read")],
-    start_date: Annotated[date | None, Query(description="First day, YYYY-MM-DD (required)")] = None,
-    end_date: Annotated[date | None, Query(description="Last day, inclusive (required)")] = None,
-    account_id: Annotated[str | None, Query(max_length=64)] = None,
-    disposition: Annotated[str | None, Query(max_length=32, description="Only calls with this disposition, e.g. ANSWERED")] = None,
-    hangup_cause: Annotated[str | None, Query(max_length=64, description="Only calls with this hangup cause, e.g. NORMAL_CLEARING")] = None,
-    group_by: Annotated[
-        str,
-        Query(description="Comma-separated: day, account, type, prefix, disposition, hangup_cause (the last two read the calls themselves)"),
-    ] = "day",
-):
-    absent = [name for name, value in (("start_date", start_date), ("end_date", end_date)) if value is None]
-    if absent:
-        raise missing(absent)
-    if end_date < start_date:
-        raise ApiError(400, "end_date is before start_date", invalidInputVars=[{"name": "end_date", "reason": "before start_date"}])
-    if (end_date - start_date).days > MAX_DAYS:
-        raise ApiError(400, f"At most {MAX_DAYS} days per report")
-    groups = _group_by(group_by)
-    with db.connect() as conn:
-        only = {name: value for name, value in (("disposition", disposition), ("hangup_cause", hangup_cause)) if value is not None}
-        rows = store.report(conn, who.org_id, start_date, end_date, account_id, groups, only)
-    columns = tuple(COLUMN_NAMES.get(group, group) for group in groups) + store.TOTALS_SUMS
-    row_type = _row_type(columns)
-    calls, unrated = columns.index("calls"), columns.index("unrated")
-    data = [row_type(*row[:-1], from_units(row[-1]) if row[unrated] < row[calls] else None) for row in rows]
+def call_data(request: Request, db: Database, who: Annotated[Principal, caller("reports.read")], asked: Annotated[ReportQuery, Depends()]):
+    columns, data = _report(db, who.org_id, asked)
     if "text/csv" in request.headers.get("accept", ""):
-        return StreamingResponse(_csv(columns, data), media_type="text/csv")
+        return _as_csv(columns, data)
     return done(data=data)
+
+
+@router.get(
+    "/call-data.csv",
+    summary="Call-data report as CSV",
+    description="The same report as `/api/reports/call-data`, as CSV.",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": _CSV}, "description": "The report"}},
+)
+def call_data_csv(db: Database, who: Annotated[Principal, caller("reports.read")], asked: Annotated[ReportQuery, Depends()]):
+    return _as_csv(*_report(db, who.org_id, asked))
 
 
 @functools.cache
@@ -102,7 +128,3 @@ def _row_type(columns: tuple[str, ...]) -> type[msgspec.Struct]:
     """A msgspec struct per column set: a report can hold 300,000 rows, and structs are made
     and rendered about four times faster than dicts."""
     return msgspec.defstruct("ReportRow", columns)
-
-
-def _csv(columns: tuple[str, ...], data: list[msgspec.Struct]):
-    return stream_csv(columns, map(msgspec.structs.astuple, data))
