@@ -42,7 +42,6 @@ from trunkline.db.tables import organizations
 
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
-TARGET = 0.35
 FILTER = "startswith(prefix, '44') and price_1 gt 0.01"
 UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning", "--no-proxy-headers", "--no-server-header"]
 
@@ -239,8 +238,7 @@ def main() -> int:
             f"{result.non_2xx:>8} {result.errors:>7}"
         )
     ratio = results["(b) GET /api/call_rates/{id}"].result.rate / bare.result.rate
-    verdict = "meets" if ratio >= TARGET else "MISSES"
-    print(f"\n(b) runs at {ratio:.2f} of bare: {verdict} the target of {TARGET}")
+    print(f"\n(b) runs at {ratio:.2f} of bare Starlette (bench/realtime.py holds the targets)")
     print("cpu ratio: bare's server CPU per request over the case's (the same comparison, less sensitive to other load)")
     return 0
 

@@ -422,6 +422,20 @@ def test_authorize_refuses_with_a_reason(org):
     assert_error(org.client.get("/api/accounts/code:ACC1/authorize"), 400, "MISSING_REQUIRED_PARAMS")
 
 
+def test_quote_and_authorize_answer_from_the_committed_deck_and_balance(org):
+    """The cached deck is never served once a committed write has changed it: the next quote
+    and authorize see a new price, and the next authorize a new balance."""
+    rate_id = ok(org.client.post("/api/call_rates", json=rate(prefix="44", price_1="0.012", price_n="0.012")))["id"]
+    create(org)
+    credit(org, "code:ACC1", "0.12")
+    quote = lambda: org.client.get("/api/call_rates/quote", params={"number": "44123", "duration": 60}).json()  # noqa: E731
+    assert (quote()["cost"], authorize(org, "44123")["max_seconds"]) == (0.012, 600)
+    assert org.client.patch(f"/api/call_rates/{rate_id}", json={"price_1": "0.024", "price_n": "0.024"}).status_code == 200
+    assert (quote()["cost"], authorize(org, "44123")["max_seconds"]) == (0.024, 300)
+    credit(org, "code:ACC1", "0.12")
+    assert authorize(org, "44123")["max_seconds"] == 600
+
+
 def test_authorize_postpaid_spends_the_credit_limit(org):
     fields = rate(prefix="44")
     assert org.client.post("/api/call_rates", json=fields).status_code == 200

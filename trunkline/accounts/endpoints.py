@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Path, Query, Request
 
 from trunkline.accounts.authorize import authorize
+from trunkline.call_rates.service import current_deck
 from trunkline.kit import ids
 from trunkline.kit.clock import utcnow
 from trunkline.rating.money import from_units, to_units
@@ -143,16 +144,14 @@ def list_transactions(id: AccountRef, request: Request, params: ListQuery, db: D
     "with a reason: `invalid_number`, `no_matching_prefix`, or `insufficient_balance` (not even the "
     "cheapest charged call fits). Needs only `accounts.read`.",
 )
-def authorize_call(
+async def authorize_call(
     id: AccountRef,
     request: Request,
     db: Database,
     who: Reader,
     number: Annotated[str, Query(min_length=1, max_length=64, description="Dialled number")],
 ):
-    with db.connect() as conn:
-        row = _find(conn, who.org_id, id)
-        deck = request.app.state.decks.get(conn, who.org_id)
+    deck, row = await current_deck(db, request.app.state.decks, who.org_id, lambda conn: _find(conn, who.org_id, id))
     available = available_units(row)
     return done(
         **authorize(deck, number, available),

@@ -8,7 +8,7 @@ import operator
 import threading
 
 import msgspec
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from trunkline.db.tables import call_rates, organizations
 from trunkline.rating import BulkRater, Deck, Rate
@@ -56,16 +56,28 @@ class DeckCache:
         self._lock = threading.Lock()
 
     def get(self, conn: Connection, org_id: int) -> PricedDeck:
-        """The deck as of `conn`'s view: every call-rate write bumps the organization's deck_version."""
-        version = conn.execute(select(organizations.c.deck_version).where(organizations.c.id == org_id)).scalar()
-        cached = self._decks.get(org_id)
-        if cached and cached[0] == version:
-            return cached[1]
+        """The deck as of `conn`'s view, built from its rows when the cached one is stale."""
+        version, deck = self.current(conn, org_id)
+        if deck is not None:
+            return deck
         with self._lock:
+            cached = self._decks.get(org_id)
+            if cached and cached[0] == version:  # built by the request this one waited for
+                return cached[1]
             rows = conn.execute(select(*(call_rates.c[name] for name in RATE_FIELDS)).where(call_rates.c.org_id == org_id)).all()
             deck = PricedDeck(Rate(*row) for row in rows)
             self._decks[org_id] = (version, deck)
         return deck
+
+    def current(self, conn: Connection, org_id: int) -> tuple[int, PricedDeck | None]:
+        """The deck version as of `conn`'s view (every call-rate write bumps it), and the cached
+        deck when it is of that version (None: `get` must build it)."""
+        version = conn.execute(_VERSION, {"org_id": org_id}).scalar()
+        cached = self._decks.get(org_id)
+        return version, cached[1] if cached and cached[0] == version else None
+
+
+_VERSION = select(organizations.c.deck_version).where(organizations.c.id == bindparam("org_id"))  # built once: cheaper than the read
 
 
 terms = operator.attrgetter(*TERMS)  # a rate's terms as a tuple, in TERMS order

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from trunkline.call_rates.quote import quote
+from trunkline.call_rates.service import current_deck
 from trunkline.call_rates import deck_csv
 from trunkline.kit.clock import utcnow
 from trunkline.kit.auth import Principal, caller
@@ -149,15 +150,14 @@ def export_call_rates(params: ListQuery, db: Database, who: Reader):
     description="Matches the number against the deck (longest prefix, after normalising `+`, `00`, spaces, "
     "dashes, dots and parentheses) and prices `duration` billable seconds, itemised.",
 )
-def quote_call(
+async def quote_call(
     request: Request,
     db: Database,
     who: Reader,
     number: Annotated[str, Query(min_length=1, max_length=64, description="Dialled number")],
     duration: Annotated[int, Query(ge=0, le=10**7, description="Billable seconds")],
 ):
-    with db.connect() as conn:
-        deck = request.app.state.decks.get(conn, who.org_id)
+    deck, _ = await current_deck(db, request.app.state.decks, who.org_id)
     return done(**quote(deck, number, duration))
 
 
