@@ -24,21 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import loadgen
 from fastapi import FastAPI
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-import loadgen
-from trunkline.kit import ids
-from trunkline.kit.clock import utcnow
 from trunkline.app import prepare
-from trunkline.kit.config import Settings
 from trunkline.call_rates import repository as call_rates
-from trunkline.identity import repository as identity
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import organizations
+from trunkline.identity import repository as identity
+from trunkline.kit import ids
+from trunkline.kit.clock import utcnow
+from trunkline.kit.config import Settings
 
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent

@@ -21,16 +21,16 @@ import time
 from pathlib import Path
 
 import httpx
+from api import HOST, server
 from sqlalchemy import delete
 
-from api import HOST, server
-from trunkline.kit import ids
 from trunkline.app import prepare
-from trunkline.kit.config import Settings
 from trunkline.call_rates.schemas import CSV_COLUMNS
-from trunkline.identity import repository as identity
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import organizations
+from trunkline.identity import repository as identity
+from trunkline.kit import ids
+from trunkline.kit.config import Settings
 
 TARGET = 10.0
 TRUNKLINE = Path(sys.executable).with_name("trunkline")

@@ -25,25 +25,25 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import _deck
 import numpy as np
+from api import HOST, cpu_seconds, server
 from sqlalchemy import create_engine, func, select, text, update
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-import _deck
-from api import HOST, cpu_seconds, server
-from trunkline.app import prepare
-from trunkline.kit.config import Settings
-from trunkline.kit import ids
-from trunkline.kit.clock import utcnow
-from trunkline.rating.money import from_units
 from trunkline.accounts import repository as accounts
+from trunkline.app import prepare
 from trunkline.call_rates import repository as call_rates
-from trunkline.identity import repository as identity
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import accounts as account_rows
 from trunkline.db.tables import call_totals_by_account, calls, organizations
+from trunkline.identity import repository as identity
+from trunkline.kit import ids
+from trunkline.kit.clock import utcnow
+from trunkline.kit.config import Settings
+from trunkline.rating.money import from_units
 
 BENCH = Path(__file__).resolve().parent
 TARGET = 50_000

@@ -18,10 +18,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import update
-
 import loadgen
 from api import BENCH, HOST, Measured, cpu_seconds, measure, server, setup
+from sqlalchemy import update
+
 from trunkline.accounts import repository as accounts
 from trunkline.accounts.schemas import TransactionKind
 from trunkline.db.engine import make_engine

@@ -24,16 +24,16 @@ import sys
 import time
 from urllib.parse import urlencode
 
-import numpy as np
-
 import _deck
 import ingest as ingest_bench
+import numpy as np
 from api import HOST, server
+
 from trunkline.call_rates.deck_cache import DeckCache
-from trunkline.calls.ingest import ingest
 from trunkline.calls import parsing
-from trunkline.kit.clock import utcnow
+from trunkline.calls.ingest import ingest
 from trunkline.db.engine import make_engine
+from trunkline.kit.clock import utcnow
 
 ONE_ACCOUNT = "acct-007"
 # (label, query): every grouping of the totals, and the two that read the calls themselves.

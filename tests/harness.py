@@ -19,10 +19,10 @@ import uvicorn
 from sqlalchemy import create_engine, text, update
 
 from trunkline.app import create_app, prepare
-from trunkline.kit.config import Settings
-from trunkline.identity import repository as identity
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import organizations
+from trunkline.identity import repository as identity
+from trunkline.kit.config import Settings
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get("TRUNKLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

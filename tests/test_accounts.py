@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import Switch, assert_error, cdr, fixture, follow, make_token, ok, rate, rerate
-from trunkline.rating.money import to_units
 from trunkline.rating import MAX_CALL_SECONDS, Rate, max_seconds
+from trunkline.rating.money import to_units
 
 CENT = Decimal("0.00001")
 

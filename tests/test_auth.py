@@ -11,14 +11,13 @@ from sqlalchemy import select
 
 from tests.harness import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import assert_error, rate
-from trunkline.kit import ids
 from trunkline.app import create_app
-from trunkline.kit.config import Settings
-from trunkline.kit import credentials, scopes
-from trunkline.kit.auth import authorize
-from trunkline.switches.auth import EndpointGuard
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import request_log
+from trunkline.kit import credentials, ids, scopes
+from trunkline.kit.auth import authorize
+from trunkline.kit.config import Settings
+from trunkline.switches.auth import EndpointGuard
 
 
 @pytest.fixture(scope="module")

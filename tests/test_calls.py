@@ -9,13 +9,10 @@ import pytest
 from tests.helpers import assert_error, cdr, rate, rerate
 from trunkline.call_rates.deck_cache import DeckCache
 from trunkline.calls import ingest
-from trunkline.kit import ids
-from trunkline.kit.clock import utcnow
 from trunkline.calls.schemas import CallIn
 from trunkline.db.engine import make_engine
-
-
-
+from trunkline.kit import ids
+from trunkline.kit.clock import utcnow
 
 
 @pytest.fixture

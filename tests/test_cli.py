@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from tests.harness import start_server
 from trunkline.cli import app as cli
 from trunkline.kit.config import Settings
-from trunkline.rating.money import from_units
 from trunkline.rating import Deck, Rate, Unrated, rate_call
+from trunkline.rating.money import from_units
 
 HEADER = "prefix,type,free_seconds,grace_period,interval_1,interval_n,connect_fee,postcall_surcharge,price_1,price_n,description\n"
 # The README's worked examples: interval 60/6, 0.012/min, no fees.

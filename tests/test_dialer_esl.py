@@ -7,9 +7,9 @@ import time
 import uuid
 
 import pytest
+
 from tests.harness import Server, bootstrap_operator, free_port, new_org, settings_for, start_server
 from tests.helpers import ready_to_dial
-
 from trunkline.voice.dialer import CallRequest
 from trunkline.voice.freeswitch_esl import FreeSwitchDialer
 

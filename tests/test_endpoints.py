@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from tests.harness import new_org
 from tests.helpers import assert_error
-from trunkline.kit import ids
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import endpoints
+from trunkline.kit import ids
 
 CSV = '"","1001","4930901820","from-internal","1001","PJSIP/1001-1","PJSIP/c-2","Dial","x","2024-03-05 15:02:11","2024-03-05 15:02:15","2024-03-05 15:03:20",69,65,"ANSWERED","DOCUMENTATION","ep-test.1",""\n'
 

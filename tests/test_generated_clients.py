@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from tests.harness import CI, Server, new_org
 
 SDK = Path(__file__).parent / "sdk"

@@ -12,11 +12,10 @@ from sqlalchemy import select, text
 
 from tests.harness import POSTGRES_URL, fresh_postgres_database, require_service
 from trunkline.call_rates import quote
-from trunkline.kit.config import Settings
-from trunkline.rating import Rate, price
 from trunkline.db.engine import MIGRATIONS, make_engine, migrate
 from trunkline.db.tables import calls, metadata
-
+from trunkline.kit.config import Settings
+from trunkline.rating import Rate, price
 
 BACKENDS = pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 

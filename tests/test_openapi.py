@@ -9,10 +9,10 @@ answers with is documented.
 import base64
 import time
 from collections import Counter
+from unittest.mock import ANY
 
 import hypothesis
 import pytest
-from unittest.mock import ANY
 import requests
 import schemathesis
 from fastapi import params

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from tests.harness import new_org
 from tests.helpers import assert_error, rate
-from trunkline.kit import ids
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import call_rates, tokens, users
+from trunkline.kit import ids
 
 
 def test_other_organizations_ids_are_404_and_never_listed(org, other_org):

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
-from trunkline.kit import ids
+from tests.helpers import assert_error, rate
 from trunkline.cli import app as cli
-from trunkline.kit.requestlog import redact_query
-from trunkline.request_log.repository import RequestLogWriter
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import request_log
-from tests.helpers import assert_error, rate
+from trunkline.kit import ids
+from trunkline.kit.requestlog import redact_query
+from trunkline.request_log.repository import RequestLogWriter
 
 
 @pytest.fixture

@@ -5,17 +5,17 @@ cannot get the database answers 503 with Retry-After instead of 500."""
 import asyncio
 import sqlite3
 import threading
-from datetime import date
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
 import pytest
 
 from tests.harness import Server, bootstrap_operator, new_org, settings_for, start_server
 from tests.helpers import assert_error, follow, ok, rate, rerate
-from trunkline.kit import ids
-from trunkline.calls import rerater
 from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.calls import rerater
 from trunkline.db.engine import make_engine
+from trunkline.kit import ids
 
 DAY = {"start_date": "2024-05-01", "end_date": "2024-05-01"}
 

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from trunkline.calls.schemas import CallIn
-from trunkline.switches.records import SwitchCdrError, Unreadable
 from trunkline.switches import asterisk, freeswitch
+from trunkline.switches.records import SwitchCdrError, Unreadable
 
 FIXTURES = Path(__file__).parent / "fixtures" / "switches"
 BERLIN = ZoneInfo("Europe/Berlin")  # UTC+1 in March

@@ -9,10 +9,9 @@ from sqlalchemy import select, update
 
 from tests.harness import new_org
 from tests.helpers import assert_error, make_token, rate
-from trunkline.kit import ids
-from trunkline.kit import credentials
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import request_log, tokens
+from trunkline.kit import credentials, ids
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from tests.harness import new_org
 from tests.helpers import assert_error, rate
-from trunkline.kit import ids
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import users
+from trunkline.kit import ids
 
 PASSWORD = "a long enough password"
 

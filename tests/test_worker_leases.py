@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from tests.harness import POSTGRES_URL, Server, bootstrap_operator, free_port, new_org, require_service, settings_for
+from trunkline.db.engine import make_engine
 from trunkline.kit import ids
 from trunkline.workers import repository as workers
-from trunkline.db.engine import make_engine
 
 TTL = timedelta(seconds=60)
 

@@ -5,36 +5,37 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.calls import parsing
-from trunkline.kit import ids
 from trunkline.accounts import endpoints as accounts
 from trunkline.call_rates import endpoints as call_rates
-from trunkline.calls import endpoints as calls
-from trunkline.identity import endpoints as auth, organizations, tokens, users
-from trunkline.identity.service import Directory, Identity
-from trunkline.products import endpoints as products
-from trunkline.pushes import endpoints as pushes, quarantine
-from trunkline.reports import endpoints as reports
-from trunkline.request_log import endpoints as request_log
-from trunkline.switches import endpoints as switch_endpoints
-from trunkline.voice import endpoints as voice
 from trunkline.call_rates.deck_cache import DeckCache
-from trunkline.kit.config import Settings
-from trunkline.voice.dispatcher import Dispatcher, make_dialer
-from trunkline.workers.leases import WorkerLease
-from trunkline.kit import errors, openapi, scopes
+from trunkline.calls import endpoints as calls
+from trunkline.calls import parsing
+from trunkline.calls.rerater import Rerater
+from trunkline.db.engine import make_engine, migrate
+from trunkline.identity import endpoints as auth
+from trunkline.identity import organizations, tokens, users
+from trunkline.identity.service import Directory, Identity
+from trunkline.kit import errors, ids, openapi, scopes
 from trunkline.kit.auth import AuthenticateFirstMiddleware, Authenticator
 from trunkline.kit.body import BodyDecodingMiddleware
 from trunkline.kit.bodylimit import BodyLimitMiddleware
 from trunkline.kit.clients import ClientAddressMiddleware, networks
+from trunkline.kit.config import Settings
 from trunkline.kit.credentials import Passwords
 from trunkline.kit.ratelimit import RateLimiter
 from trunkline.kit.requestlog import RequestLogMiddleware
-from trunkline.request_log.repository import RequestLogWriter
 from trunkline.kit.responses import JSONResponse
 from trunkline.kit.routing import API, mount
-from trunkline.calls.rerater import Rerater
-from trunkline.db.engine import make_engine, migrate
+from trunkline.products import endpoints as products
+from trunkline.pushes import endpoints as pushes
+from trunkline.pushes import quarantine
+from trunkline.reports import endpoints as reports
+from trunkline.request_log import endpoints as request_log
+from trunkline.request_log.repository import RequestLogWriter
+from trunkline.switches import endpoints as switch_endpoints
+from trunkline.voice import endpoints as voice
+from trunkline.voice.dispatcher import Dispatcher, make_dialer
+from trunkline.workers.leases import WorkerLease
 
 # Each route module exports its `router` and the scope resources it guards (`SCOPES`).
 ROUTE_MODULES = (auth, organizations, users, tokens, request_log, call_rates, calls, accounts, reports, switch_endpoints, pushes, quarantine, products, voice)

@@ -21,23 +21,21 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from trunkline.call_rates.deck_cache import DeckCache
-from trunkline.calls import ingest
-from trunkline.calls import files as cdr_files
-from trunkline.call_rates import deck_csv
-from trunkline.kit import ids
 from trunkline.app import prepare
-from trunkline.kit.clock import utcnow
-from trunkline.kit.config import Settings
-from trunkline.workers.leases import lease_for_command, leased
-from trunkline.kit import scopes
-from trunkline.request_log.repository import RequestLogWriter
-from trunkline.rating import BulkRater, Deck
+from trunkline.call_rates import deck_csv
 from trunkline.call_rates import repository as call_rates
-from trunkline.identity import repository as identity
-from trunkline.kit import lookup
+from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.calls import files as cdr_files
+from trunkline.calls import ingest
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import organizations
+from trunkline.identity import repository as identity
+from trunkline.kit import ids, lookup, scopes
+from trunkline.kit.clock import utcnow
+from trunkline.kit.config import Settings
+from trunkline.rating import BulkRater, Deck
+from trunkline.request_log.repository import RequestLogWriter
+from trunkline.workers.leases import lease_for_command, leased
 
 app = typer.Typer(help="Trunkline: telecom platform API. Settings come from TRUNKLINE_* variables (see README).", no_args_is_help=True)
 rates = typer.Typer(help="Rate decks.", no_args_is_help=True)

@@ -8,20 +8,34 @@ from typing import Annotated
 
 from fastapi import Path, Query, Request
 
+from trunkline.accounts import repository as store
 from trunkline.accounts.authorize import authorize
+from trunkline.accounts.schemas import (
+    FIELDS,
+    TRANSACTION_FIELDS,
+    Account,
+    AccountCreate,
+    AccountUpdate,
+    Authorization,
+    Credit,
+    CreditResult,
+    Transaction,
+    TransactionKind,
+    available_units,
+    present,
+    present_transaction,
+)
 from trunkline.call_rates.service import current_deck
 from trunkline.kit import ids
-from trunkline.kit.clock import utcnow
-from trunkline.rating.money import from_units, to_units
 from trunkline.kit.auth import Principal, caller
+from trunkline.kit.clock import utcnow
 from trunkline.kit.errors import not_found
 from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.resources import Database, changes
 from trunkline.kit.responses import done, item, saved
 from trunkline.kit.routing import resource_router, update_routes
 from trunkline.kit.schema import Done, page_of, saved_of
-from trunkline.accounts.schemas import FIELDS, TRANSACTION_FIELDS, Account, AccountCreate, AccountUpdate, Authorization, Credit, CreditResult, Transaction, TransactionKind, available_units, present, present_transaction
-from trunkline.accounts import repository as store
+from trunkline.rating.money import from_units, to_units
 
 router = resource_router("/accounts", "accounts")
 SCOPES = ("accounts",)  # the scope resources these routes guard

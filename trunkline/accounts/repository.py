@@ -13,15 +13,14 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, text, upda
 from sqlalchemy.exc import IntegrityError
 
 from trunkline.accounts.charging import Charge
-from trunkline.kit import ids
-from trunkline.kit.failures import Conflict, Invalid
-from trunkline.rating.money import to_units
 from trunkline.accounts.schemas import TransactionKind
-from trunkline.kit.lookup import among
-from trunkline.db.tables import UTCDateTime
+from trunkline.db.tables import UTCDateTime, calls
 from trunkline.db.tables import account_transactions as ledger
 from trunkline.db.tables import accounts as table
-from trunkline.db.tables import calls
+from trunkline.kit import ids
+from trunkline.kit.failures import Conflict, Invalid
+from trunkline.kit.lookup import among
+from trunkline.rating.money import to_units
 
 c = table.c
 t = ledger.c

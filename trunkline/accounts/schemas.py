@@ -12,16 +12,14 @@ from enum import StrEnum
 from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
-
-from trunkline.kit import ids
-from trunkline.rating.money import from_units
-from trunkline.kit.schema import ApiId, Input, MoneyOut, Output, SignedMoneyIn
-from trunkline.call_rates.schemas import MAX_MONEY, MatchedRate, Money, five_places
 from sqlalchemy import case
 
-from trunkline.kit import query
+from trunkline.call_rates.schemas import MAX_MONEY, MatchedRate, Money, five_places
 from trunkline.db.tables import account_transactions as ledger
 from trunkline.db.tables import accounts as table
+from trunkline.kit import ids, query
+from trunkline.kit.schema import ApiId, Input, MoneyOut, Output, SignedMoneyIn
+from trunkline.rating.money import from_units
 
 DEFAULT_CURRENCY = "USD"
 

@@ -18,11 +18,11 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from trunkline.call_rates.repository import to_row
+from trunkline.call_rates.schemas import CSV_COLUMNS, INT32, MONEY_FIELDS, CallRateCreate, RateType
 from trunkline.kit.csvout import stream_csv
 from trunkline.kit.errors import MAX_LISTED, problems, some
 from trunkline.rating.money import PLACES, SCALE, from_units
-from trunkline.call_rates.schemas import CSV_COLUMNS, INT32, MONEY_FIELDS, CallRateCreate, RateType
-from trunkline.call_rates.repository import to_row
 
 # Columns a deck file may leave out: each is 0 for every row (no free seconds, no grace period,
 # no connect fee, no surcharge), as most carriers' price lists have none of them.

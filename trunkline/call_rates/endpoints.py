@@ -5,25 +5,24 @@ from enum import StrEnum
 from typing import IO, Annotated
 
 from fastapi import Query, Request
-from starlette.datastructures import UploadFile
-from starlette.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
-from trunkline.call_rates.quote import quote
-from trunkline.call_rates.service import current_deck
 from trunkline.call_rates import deck_csv
-from trunkline.kit.clock import utcnow
+from trunkline.call_rates import repository as store
+from trunkline.call_rates.quote import quote
+from trunkline.call_rates.schemas import FIELDS, CallRate, CallRateCreate, CallRateUpdate, Quote, present
+from trunkline.call_rates.service import current_deck
+from trunkline.kit import lookup
 from trunkline.kit.auth import Principal, caller
+from trunkline.kit.clock import utcnow
 from trunkline.kit.errors import ApiError, invalid, not_found
 from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.resources import Database, changes, fetch_one, object_id
 from trunkline.kit.responses import done, item, saved
 from trunkline.kit.routing import resource_router, update_routes
 from trunkline.kit.schema import Done, Output, page_of, saved_of
-from trunkline.call_rates.schemas import FIELDS, CallRate, CallRateCreate, CallRateUpdate, present
-from trunkline.call_rates.schemas import Quote
-from trunkline.call_rates import repository as store
-from trunkline.kit import lookup
 
 router = resource_router("/call_rates", "call_rates")
 SCOPES = ("call_rates",)  # the scope resources these routes guard

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trunkline.kit import ids
-from trunkline.kit.failures import Conflict
-from trunkline.rating.money import to_units
 from trunkline.call_rates.schemas import MONEY_FIELDS
 from trunkline.db.tables import call_rates as table
 from trunkline.db.tables import organizations
+from trunkline.kit import ids
+from trunkline.kit.failures import Conflict
+from trunkline.rating.money import to_units
 
 c = table.c
 def deck_changed(conn: Connection, org_id: int) -> None:

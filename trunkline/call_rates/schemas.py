@@ -7,11 +7,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from trunkline.kit import ids
-from trunkline.rating.money import MoneyError, from_units, to_units
-from trunkline.kit.schema import ApiId, Input, MoneyIn, MoneyOut, Output
-from trunkline.kit import query
 from trunkline.db.tables import call_rates as table
+from trunkline.kit import ids, query
+from trunkline.kit.schema import ApiId, Input, MoneyIn, MoneyOut, Output
+from trunkline.rating.money import MoneyError, from_units, to_units
 
 MAX_MONEY = Decimal("999999999.99999")
 INT32 = 2**31 - 1

@@ -7,19 +7,18 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from trunkline.call_rates.quote import breakdown
+from trunkline.calls import parsing, rerate_jobs, rerater
+from trunkline.calls import repository as store
 from trunkline.calls.ingest import ingest_batch
-from trunkline.calls import parsing, rerater
+from trunkline.calls.schemas import FIELDS, RERATE_JOB_FIELDS, Call, CallDetail, IngestResult, Rerate, RerateJob, present, present_ingested, present_rerate
 from trunkline.kit import ids
 from trunkline.kit.auth import Principal, caller
-from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.errors import ApiError
+from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.resources import Database, fetch_one
 from trunkline.kit.responses import done, item, saved
 from trunkline.kit.routing import resource_router
 from trunkline.kit.schema import page_of, saved_of
-from trunkline.calls.schemas import FIELDS, RERATE_JOB_FIELDS, Call, CallDetail, IngestResult, Rerate, RerateJob, present, present_ingested, present_rerate
-from trunkline.calls import repository as store
-from trunkline.calls import rerate_jobs
 
 router = resource_router("/calls", "calls")
 SCOPES = ("calls",)  # the scope resources these routes guard

@@ -24,10 +24,10 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from trunkline.calls import parsing
+from trunkline.calls.schemas import CallIn
 from trunkline.kit.errors import problems
 from trunkline.kit.failures import Invalid, Malformed
-from trunkline.rating import REASONS, RATED, BulkRater, Rate
-from trunkline.calls.schemas import CallIn
+from trunkline.rating import RATED, REASONS, BulkRater, Rate
 
 OUTPUT_COLUMNS = ("status", "unrated_reason", "prefix", "rate_type", "cost")
 INVALID_CDR = "invalid_cdr"

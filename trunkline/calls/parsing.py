@@ -21,10 +21,10 @@ from typing import IO, Annotated, Any
 import msgspec
 from pydantic import TypeAdapter, ValidationError
 
+from trunkline.calls.schemas import CallIn, Direction, Leg
 from trunkline.kit.clock import to_utc
 from trunkline.kit.errors import problems, some
 from trunkline.kit.failures import Invalid, Malformed
-from trunkline.calls.schemas import CallIn, Direction, Leg
 
 MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv")
 _one = TypeAdapter(CallIn)

@@ -1,7 +1,7 @@
 """Stored calls and their daily totals, kept in step within one transaction."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, UTC
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
 from typing import Any
 
@@ -9,12 +9,12 @@ import msgspec
 import numpy as np
 from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, Integer, String, bindparam, case, cast, func, nulls_first, select, update
 
-from trunkline.kit.clock import to_utc
-from trunkline.kit.lookup import among
 from trunkline.db.tables import UTCDateTime
 from trunkline.db.tables import call_totals_by_account as by_account
 from trunkline.db.tables import call_totals_by_prefix as by_prefix
 from trunkline.db.tables import calls as table
+from trunkline.kit.clock import to_utc
+from trunkline.kit.lookup import among
 
 c = table.c
 COLUMNS = [column.name for column in table.columns]

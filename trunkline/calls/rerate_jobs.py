@@ -4,9 +4,9 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from trunkline.kit import ids
 from trunkline.calls.schemas import RerateStatus
 from trunkline.db.tables import rerate_jobs as table
+from trunkline.kit import ids
 
 QUEUED, RUNNING, DONE, FAILED = RerateStatus
 ACTIVE = (QUEUED, RUNNING)

@@ -19,13 +19,12 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.calls import repository as calls
+from trunkline.calls import rerate_jobs as jobs
 from trunkline.calls.locks import exclusive
 from trunkline.calls.rerate import rerate
 from trunkline.kit.clock import utcnow
 from trunkline.kit.errors import is_busy
-
-from trunkline.calls import repository as calls
-from trunkline.calls import rerate_jobs as jobs
 
 CHUNK = 5_000
 log = logging.getLogger("trunkline.calls.rerater")

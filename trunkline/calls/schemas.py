@@ -5,17 +5,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
-
-from trunkline.kit import ids
-from trunkline.kit.clock import to_utc
-from trunkline.rating.money import from_units
-from trunkline.kit.schema import ApiId, Input, MoneyOut, Output
 from sqlalchemy import case
 
-from trunkline.kit import query
 from trunkline.call_rates.schemas import Breakdown, CallStatus, RateType
 from trunkline.db.tables import calls as table
 from trunkline.db.tables import rerate_jobs
+from trunkline.kit import ids, query
+from trunkline.kit.clock import to_utc
+from trunkline.kit.schema import ApiId, Input, MoneyOut, Output
+from trunkline.rating.money import from_units
 
 jobs = rerate_jobs.c
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 from sqlalchemy import (
-    true,
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -12,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    JSON,
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
@@ -21,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData(

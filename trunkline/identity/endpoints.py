@@ -7,12 +7,11 @@ from fastapi import Depends, Request
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.kit import ids
-from trunkline.kit.clock import utcnow
-from trunkline.kit import scopes
-from trunkline.kit.queryparams import known_query_parameters
+from trunkline.kit import ids, scopes
 from trunkline.kit.auth import Principal, caller
+from trunkline.kit.clock import utcnow
 from trunkline.kit.errors import ApiError
+from trunkline.kit.queryparams import known_query_parameters
 from trunkline.kit.responses import JSONResponse, item
 from trunkline.kit.routing import resource_router
 from trunkline.kit.schema import ApiId, Input, Output

@@ -8,16 +8,15 @@ from typing import Annotated
 
 from fastapi import Request
 
+from trunkline.db.tables import organizations
+from trunkline.identity.schemas import ORGANIZATION_FIELDS, Organization, OrganizationCreate, OrganizationCreated, OrganizationUpdate, present_organization
+from trunkline.identity.service import visible
 from trunkline.kit.auth import Principal, caller
 from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.resources import Database, changes, fetch_one, object_id
 from trunkline.kit.responses import done, item, saved, secret_response
 from trunkline.kit.routing import resource_router, update_routes
 from trunkline.kit.schema import Done, page_of
-from trunkline.identity.schemas import Organization, OrganizationCreate, OrganizationCreated, OrganizationUpdate, present_organization
-from trunkline.identity.schemas import ORGANIZATION_FIELDS
-from trunkline.identity.service import visible
-from trunkline.db.tables import organizations
 
 router = resource_router("/organizations", "organizations")
 SCOPES = ("organizations",)  # the scope resources these routes guard

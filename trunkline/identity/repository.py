@@ -4,10 +4,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from trunkline.kit import ids
-from trunkline.kit.clock import utcnow
-from trunkline.kit import credentials
 from trunkline.db.tables import organizations, tokens, users
+from trunkline.kit import credentials, ids
+from trunkline.kit.clock import utcnow
 
 
 def create_organization(

@@ -6,12 +6,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, EmailStr, Field, SecretStr
 
-from trunkline.kit import ids
-from trunkline.kit.clock import to_utc
-from trunkline.kit import scopes
-from trunkline.kit.schema import ApiId, Input, Output
-from trunkline.kit import query
 from trunkline.db.tables import organizations, tokens, users
+from trunkline.kit import ids, query, scopes
+from trunkline.kit.clock import to_utc
+from trunkline.kit.schema import ApiId, Input, Output
 
 
 def _known_scopes(values: list[str]) -> list[str]:

@@ -4,15 +4,14 @@ from typing import Annotated
 
 from fastapi import Request
 
+from trunkline.db.tables import tokens
+from trunkline.identity.schemas import TOKEN_FIELDS, Token, TokenCreate, TokenCreated, present_token
 from trunkline.kit.auth import Principal, caller
 from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.resources import Database, fetch_one, object_id
 from trunkline.kit.responses import done, item, secret_response
 from trunkline.kit.routing import resource_router
 from trunkline.kit.schema import Done, page_of
-from trunkline.identity.schemas import Token, TokenCreate, TokenCreated, present_token
-from trunkline.identity.schemas import TOKEN_FIELDS
-from trunkline.db.tables import tokens
 
 router = resource_router("/tokens", "tokens")
 SCOPES = ("tokens",)  # the scope resources these routes guard

@@ -4,15 +4,14 @@ from typing import Annotated
 
 from fastapi import Request
 
+from trunkline.db.tables import users
+from trunkline.identity.schemas import USER_FIELDS, User, UserCreate, UserUpdate, present_user
 from trunkline.kit.auth import Principal, caller
 from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.resources import Database, changes, fetch_one, object_id
 from trunkline.kit.responses import done, item, saved
 from trunkline.kit.routing import resource_router, update_routes
 from trunkline.kit.schema import Done, page_of, saved_of
-from trunkline.identity.schemas import User, UserCreate, UserUpdate, present_user
-from trunkline.identity.schemas import USER_FIELDS
-from trunkline.db.tables import users
 
 router = resource_router("/users", "users")
 SCOPES = ("users",)  # the scope resources these routes guard

@@ -23,9 +23,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import APIKeyQuery, HTTPBasic, OAuth2PasswordBearer, SecurityScopes
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.kit.config import Settings
 from trunkline.kit import credentials, scopes
 from trunkline.kit.body import has_body
+from trunkline.kit.config import Settings
 from trunkline.kit.errors import ApiError, error_response
 from trunkline.kit.queryparams import known_query_parameters
 from trunkline.kit.ratelimit import RateLimiter

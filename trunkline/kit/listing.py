@@ -1,6 +1,6 @@
 """One query shape for every list endpoint: org-scoped, filtered, counted, ordered, paged."""
 
-from sqlalchemy import Connection, ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Table, func, select
 
 from trunkline.kit.lookup import owner
 

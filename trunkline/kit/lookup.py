@@ -11,7 +11,6 @@ from functools import cache
 import msgspec
 from sqlalchemy import Connection, Select, Table, TextClause, bindparam, delete, select, text, update
 
-
 _encode = msgspec.json.Encoder().encode
 # The values go as one JSON text: a list parameter of 10,000 strings costs more to send.
 _AMONG = {

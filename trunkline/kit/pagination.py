@@ -4,8 +4,8 @@
 envelope `{success, guid, count, items, meta}` with a `Link: rel="next"` header.
 """
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, Connection, Table
 
 from trunkline.kit import query
 from trunkline.kit.errors import ApiError
-from trunkline.kit.responses import JSONResponse, current_guid
 from trunkline.kit.listing import fetch_page
+from trunkline.kit.responses import JSONResponse, current_guid
 
 MAX_TOP = 100
 

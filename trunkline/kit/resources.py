@@ -7,10 +7,9 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, Table
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.kit import ids
+from trunkline.kit import ids, lookup
 from trunkline.kit.errors import ApiError, invalid, not_found
 from trunkline.kit.schema import Input
-from trunkline.kit import lookup
 
 
 async def _engine(request: Request) -> Engine:

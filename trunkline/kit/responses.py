@@ -10,7 +10,6 @@ from typing import Any
 import msgspec
 from starlette.responses import JSONResponse as StarletteJSONResponse
 
-
 _guid: ContextVar[str] = ContextVar("request_guid", default="")
 _encoder = msgspec.json.Encoder(decimal_format="number")
 

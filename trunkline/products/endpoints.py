@@ -9,17 +9,17 @@ from typing import Annotated
 
 from fastapi import Query, Request
 
-from trunkline.kit.clock import utcnow
 from trunkline.kit.auth import Principal, caller
+from trunkline.kit.clock import utcnow
 from trunkline.kit.errors import not_found
 from trunkline.kit.pagination import ListQuery, list_page
 from trunkline.kit.resources import Database
 from trunkline.kit.responses import item, saved
 from trunkline.kit.routing import resource_router, update_routes
 from trunkline.kit.schema import page_of
+from trunkline.products import repository as store
 from trunkline.products.catalog import CATALOG
 from trunkline.products.schemas import Product, ProductUpdate, fields, present
-from trunkline.products import repository as store
 
 router = resource_router("/products", "products")
 SCOPES = ("products",)  # the scope resources these routes guard

@@ -19,9 +19,9 @@ from trunkline.kit.resources import Database, fetch_one, object_id
 from trunkline.kit.responses import done, item
 from trunkline.kit.routing import resource_router
 from trunkline.kit.schema import Done, page_of
-from trunkline.pushes.schemas import FIELDS, HeldCdr, HeldCdrDetail, Reprocess, ReprocessResult, present, present_detail
 from trunkline.pushes import repository as store
 from trunkline.pushes import service
+from trunkline.pushes.schemas import FIELDS, HeldCdr, HeldCdrDetail, Reprocess, ReprocessResult, present, present_detail
 
 router = resource_router("/cdr_quarantine", "cdr_quarantine")
 SCOPES = ("cdr_quarantine",)  # the scope resources these routes guard

@@ -7,12 +7,11 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from trunkline.kit import ids
+from trunkline.db.tables import cdr_quarantine as table
+from trunkline.kit import ids, lookup
+from trunkline.kit.lookup import among
 from trunkline.pushes.schemas import HoldStatus
 from trunkline.switches.intake import Hold
-from trunkline.kit import lookup
-from trunkline.kit.lookup import among
-from trunkline.db.tables import cdr_quarantine as table
 
 MAX_ERROR = 1000
 c = table.c

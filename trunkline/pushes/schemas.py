@@ -6,14 +6,12 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import Field
-
-from trunkline.calls.schemas import IngestResult, present_ingested
-from trunkline.kit import ids
-from trunkline.kit.schema import ApiId, Input, Output
 from sqlalchemy import func
 
-from trunkline.kit import query
+from trunkline.calls.schemas import IngestResult, present_ingested
 from trunkline.db.tables import cdr_quarantine as table
+from trunkline.kit import ids, query
+from trunkline.kit.schema import ApiId, Input, Output
 
 
 class HoldStatus(StrEnum):

@@ -5,21 +5,21 @@ from datetime import date
 from typing import Annotated
 
 import msgspec
-from sqlalchemy import Engine
 from fastapi import Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
+from sqlalchemy import Engine
 
-from trunkline.rating.money import from_units
+from trunkline.call_rates.schemas import RateType
+from trunkline.calls import repository as store
 from trunkline.kit.auth import Principal, caller
 from trunkline.kit.csvout import stream_csv
 from trunkline.kit.errors import ApiError, bad_query
 from trunkline.kit.resources import Database
 from trunkline.kit.responses import done
 from trunkline.kit.routing import resource_router
-from trunkline.call_rates.schemas import RateType
 from trunkline.kit.schema import MoneyOut, Output
-from trunkline.calls import repository as store
+from trunkline.rating.money import from_units
 
 router = resource_router("/reports", "reports")
 SCOPES = ("reports",)  # the scope resources these routes guard

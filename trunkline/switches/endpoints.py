@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Request
 
+from trunkline.db.tables import endpoints
 from trunkline.kit.auth import Principal, caller
 from trunkline.kit.errors import not_found
 from trunkline.kit.pagination import ListQuery, list_page
@@ -11,9 +12,8 @@ from trunkline.kit.resources import Database, changes, fetch_one, object_id
 from trunkline.kit.responses import JSONResponse, done, item, saved, secret_response
 from trunkline.kit.routing import resource_router, update_routes
 from trunkline.kit.schema import Done, page_of
-from trunkline.switches.schemas import FIELDS, Endpoint, EndpointCreate, EndpointCredentials, EndpointUpdate, present
 from trunkline.switches import repository as store
-from trunkline.db.tables import endpoints
+from trunkline.switches.schemas import FIELDS, Endpoint, EndpointCreate, EndpointCredentials, EndpointUpdate, present
 
 router = resource_router("/endpoints", "endpoints")
 SCOPES = ("endpoints",)  # the scope resources these routes guard

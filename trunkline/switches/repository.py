@@ -10,10 +10,9 @@ import secrets
 
 from sqlalchemy import Connection, insert, select, update
 
-from trunkline.kit import ids
-from trunkline.kit.clock import utcnow
-from trunkline.kit import lookup
 from trunkline.db.tables import endpoints
+from trunkline.kit import ids, lookup
+from trunkline.kit.clock import utcnow
 
 LOGIN_PREFIX = "ep_"
 

@@ -8,10 +8,9 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, Field
 
-from trunkline.kit import ids
-from trunkline.kit.schema import ApiId, Input, Output
-from trunkline.kit import query
 from trunkline.db.tables import endpoints
+from trunkline.kit import ids, query
+from trunkline.kit.schema import ApiId, Input, Output
 
 
 class EndpointType(StrEnum):

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
-
 @dataclass(frozen=True)
 class CallRequest:
     id: int

@@ -17,9 +17,9 @@ from trunkline.kit.resources import Database, fetch_one
 from trunkline.kit.responses import JSONResponse, current_guid, item
 from trunkline.kit.routing import resource_router
 from trunkline.kit.schema import page_of
-from trunkline.voice.schemas import FIELDS, CallRequest, RapidResponseAccepted, RapidResponseCreate, present
 from trunkline.voice import repository as store
 from trunkline.voice import service
+from trunkline.voice.schemas import FIELDS, CallRequest, RapidResponseAccepted, RapidResponseCreate, present
 
 router = resource_router("/voice", "voice")
 SCOPES = ("voice",)  # the scope resources these routes guard

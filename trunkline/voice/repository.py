@@ -4,8 +4,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, update
 
-from trunkline.kit import ids
 from trunkline.db.tables import call_requests as table
+from trunkline.kit import ids
 
 c = table.c
 def create(conn: Connection, org_id: int, account_id: str, callee: str, whisper_text: str, dialer: str, now: datetime) -> int:

@@ -5,11 +5,10 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
-from trunkline.kit import ids
+from trunkline.db.tables import call_requests as table
+from trunkline.kit import ids, query
 from trunkline.kit.schema import ApiId, Input, Output
 from trunkline.rating import normalize_number
-from trunkline.kit import query
-from trunkline.db.tables import call_requests as table
 
 
 class RapidResponseCreate(Input):

@@ -3,10 +3,10 @@ given back on shutdown (see workers.repository). `TRUNKLINE_WORKER_ID` pins one 
 
 import atexit
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine

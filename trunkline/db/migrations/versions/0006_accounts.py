@@ -8,9 +8,8 @@ SQLite and PostgreSQL, whatever the number of calls stored. Calls stored before 
 revision were charged to no account and stay that way.
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006'
 down_revision = '0005'

@@ -14,9 +14,8 @@ are rebuilt. PostgreSQL is unchanged.
 Downgrading rebuilds call_totals from the calls (and the rollups with rowids).
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0007'
 down_revision = '0006'

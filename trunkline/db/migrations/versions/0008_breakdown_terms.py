@@ -11,7 +11,6 @@ price_1, price_n]. Rewrites the stored calls; downgrading rebuilds the objects.
 
 from alembic import op
 
-
 revision = '0008'
 down_revision = '0007'
 branch_labels = None

@@ -9,9 +9,8 @@ and push_limit (null: the server default). cdr_quarantine holds switch CDRs that
 be read, byte for byte.
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0009'
 down_revision = '0008'
