@@ -118,6 +118,7 @@ call_rates = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("org_id", "prefix", name="uq_call_rates_org_prefix"),
+    Index("ix_call_rates_org_id", "org_id", "id"),  # a page in the default order walks it: no sort of the whole deck
 )
 
 request_log = Table(
