@@ -173,7 +173,7 @@ def _allowed(request: Request) -> list[str]:
     ]
 
 
-STATUS_OF = {failures.Malformed: 400, failures.PaymentRequired: 402, failures.Forbidden: 403, failures.NotFound: 404, failures.Conflict: 409, failures.Invalid: 422}
+STATUS_OF = {failures.Malformed: 400, failures.PaymentRequired: 402, failures.Forbidden: 403, failures.NotFound: 404, failures.Conflict: 409, failures.UnsupportedMedia: 415, failures.Invalid: 422}
 
 
 def from_failure(failure: failures.Failure) -> ApiError:

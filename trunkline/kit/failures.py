@@ -20,6 +20,10 @@ class Malformed(Failure):
     """The input cannot be read at all (an empty body, broken JSON or CSV)."""
 
 
+class UnsupportedMedia(Failure):
+    """The body is of a media type this route does not read."""
+
+
 class Invalid(Failure):
     """The input reads, but its values are wrong; nothing was changed."""
 

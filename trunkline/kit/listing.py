@@ -1,13 +1,13 @@
 """One query shape for every list endpoint: org-scoped, filtered, counted, ordered, paged."""
 
-from sqlalchemy import ColumnElement, Connection, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Subquery, Table, func, select
 
 from trunkline.kit.lookup import owner
 
 
 def fetch_page(
     conn: Connection,
-    table: Table,
+    table: Table | Subquery,
     org_id: int | None,
     where: list[ColumnElement],
     order_by: list,
@@ -16,7 +16,8 @@ def fetch_page(
 ):
     """(total matching, rows of this page), confined to one organization.
 
-    `org_id=None` lifts the confinement; only the operator's organization list uses it.
+    `org_id=None` lifts the confinement: for the operator's organization list, and for a
+    table expression confined already (the products catalog joins the organization's choices).
     """
     conditions = list(where)
     if org_id is not None:

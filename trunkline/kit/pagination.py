@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
-from sqlalchemy import ColumnElement, Connection, Table
+from sqlalchemy import ColumnElement, Connection, Subquery, Table
 
 from trunkline.kit import query
 from trunkline.kit.errors import ApiError
@@ -102,7 +102,7 @@ def list_page(
     request: Request,
     params: ListParams,
     conn: Connection,
-    table: Table,
+    table: Table | Subquery,
     org_id: int | None,
     fields: query.Fields,
     shown: Callable[[Any], dict[str, Any]],

@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from trunkline.kit.errors import ApiError
 from trunkline.kit.resources import Database
 from trunkline.kit.responses import done
 from trunkline.kit.routing import resource_router
@@ -57,10 +56,5 @@ async def push_cdr(
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     settings = intake.PushSettings(who.endpoint_id, who.timezone, who.billed_leg)
-    try:
-        result = await run_in_threadpool(service.accept, db, request.app.state.decks, who.org_id, body, media_type, settings)
-    except intake.UnsupportedMedia as exc:
-        raise ApiError(415, str(exc)) from None
-    except intake.NothingToRead as exc:
-        raise ApiError(400, str(exc)) from None
+    result = await run_in_threadpool(service.accept, db, request.app.state.decks, who.org_id, body, media_type, settings)  # 415 or 400 for nothing to keep
     return done(**present_pushed(result))

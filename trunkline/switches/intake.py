@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 
 from trunkline.calls.schemas import SwitchCall
+from trunkline.kit import failures
 from trunkline.kit.errors import problems
 from trunkline.switches import asterisk, freeswitch
 from trunkline.switches.records import SwitchCdrError
@@ -35,11 +36,11 @@ BILLED_LEGS = {"a": frozenset("a"), "b": frozenset("b"), "both": frozenset("ab")
 _call = TypeAdapter(SwitchCall)
 
 
-class UnsupportedMedia(ValueError):
+class UnsupportedMedia(failures.UnsupportedMedia):
     """The body is of a media type no switch sends here."""
 
 
-class NothingToRead(ValueError):
+class NothingToRead(failures.Malformed):
     """The body holds no record at all."""
 
 
