@@ -5,6 +5,7 @@ per run, so every route added later is covered by the same generators."""
 
 import importlib
 import os
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -72,8 +73,6 @@ def _api(name: str, path: str):
 
 def test_every_generated_python_module_imports(python_client):
     package, name = python_client
-    import pkgutil
-
     failed = []
     for module in pkgutil.walk_packages(package.__path__, name + "."):
         try:
