@@ -2,13 +2,15 @@
 
 One uvicorn worker, SQLite, a 100,000-prefix deck, 32 keep-alive connections. Cases: the bare
 FastAPI route, `GET /api/auth/me` (the floor of any authenticated request), quote, authorize,
-one CDR per `POST /api/calls` (unique call ids), `GET /api/call_rates/{id}` and a list page of
-100 rows. Each target is printed with HOLDS or MISSES.
+one CDR per `POST /api/calls` (unique call ids), a real FreeSWITCH mod_json_cdr document per
+`POST /api/endpoint/cdr` (Basic auth, a new channel uuid each), `GET /api/call_rates/{id}` and a
+list page of 100 rows. Each target is printed with HOLDS or MISSES.
 
     .venv/bin/python bench/realtime.py [--duration 5] [--connections 32]
 """
 
 import argparse
+import base64
 import json
 import random
 import signal
@@ -24,6 +26,7 @@ from sqlalchemy import update
 
 from trunkline.accounts import repository as accounts
 from trunkline.accounts.schemas import TransactionKind
+from trunkline.switches import repository as switch_endpoints
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import organizations
 from trunkline.identity import repository as identity
@@ -32,11 +35,15 @@ from trunkline.kit.clock import utcnow
 from trunkline.kit.config import Settings
 
 P99_MS = 25
+# A real mod_json_cdr A-leg (tests/fixtures/README.md names its source); each push gets a new uuid.
+FREESWITCH_CDR = BENCH.parent / "tests" / "fixtures" / "switches" / "real" / "fs_json_cgrates_2018_aleg_hold.json"
+FREESWITCH_UUID = "3da8bf84-c133-4959-9e24-e72875cb33a1"
 # (name, case, floor case, the least ratio to the floor)
 TARGETS = [
     ("quote", "quote", "auth/me", 0.6),
     ("authorize", "authorize", "auth/me", 0.6),
     ("one CDR per POST /api/calls", "push", "auth/me", 0.5),
+    ("one FreeSWITCH CDR per push", "fs push", "auth/me", 0.5),
     ("GET /api/auth/me", "auth/me", "bare FastAPI", 0.6),
     ("GET by id", "by id", "bare FastAPI", 0.5),
     ("a list page of 100", "list", "by id", 0.25),
@@ -55,6 +62,23 @@ def add_account(data_dir: Path) -> str:
     finally:
         engine.dispose()
     return ids.encode(ref)
+
+
+def add_endpoint(data_dir: Path) -> str:
+    """A cdr_push endpoint of the operator's organization; its Basic credentials, encoded."""
+    engine = make_engine(Settings(data_dir=data_dir).sqlalchemy_url)
+    try:
+        with engine.begin() as conn:
+            org_id = identity.operator_org(conn)
+            _, login, password = switch_endpoints.create(conn, org_id, {"name": "fs-bench", "type": "cdr_push", "push_limit": 10**9})
+    finally:
+        engine.dispose()
+    return base64.b64encode(f"{login}:{password}".encode()).decode()
+
+
+def freeswitch_bodies(count: int) -> list[bytes]:
+    document = FREESWITCH_CDR.read_text(encoding="utf-8")
+    return [document.replace(FREESWITCH_UUID, f"3da8bf84-c133-4959-9e24-{n:012d}").encode() for n in range(count)]
 
 
 def numbers(count: int) -> list[str]:
@@ -82,6 +106,7 @@ def main() -> int:
         started = time.perf_counter()
         token, rate_ids = setup(data_dir, args.rows)
         account = add_account(data_dir)
+        endpoint = add_endpoint(data_dir)
         print(f"setup: {args.rows:,} rates in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         env = {"TRUNKLINE_DATA_DIR": str(data_dir)}
         auth = {"Authorization": f"Bearer {token}"}
@@ -99,6 +124,9 @@ def main() -> int:
             headers = {**auth, "Content-Type": "application/json"}
             pushes = [loadgen.request_bytes("POST", "/api/calls", host, headers, body) for body in push_bodies(400_000)]
             results["push"] = measure_requests(target, pushes, args)
+            headers = {"Authorization": f"Basic {endpoint}", "Content-Type": "application/json"}
+            pushes = [loadgen.request_bytes("POST", "/api/endpoint/cdr", host, headers, body) for body in freeswitch_bodies(200_000)]
+            results["fs push"] = measure_requests(target, pushes, args)
 
     print(f"\n{args.connections} connections, {args.duration:g} s per case after {args.warmup:g} s warm-up, 1 worker, SQLite, {args.rows:,}-prefix deck")
     print(f"{'case':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/req':>10} {'non-2xx':>8}")  # a non-2xx case is not measured: fix it first

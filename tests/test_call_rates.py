@@ -109,3 +109,24 @@ def test_other_org_sees_404(org, other_org):
 @pytest.mark.parametrize("bad_id", ["nope", "MTIz!", "MDEy", base64.b64encode(b"9" * 30).decode()])
 def test_malformed_ids_are_404(org, bad_id):
     assert_error(org.client.get(f"/api/call_rates/{bad_id}"), 404)
+
+
+def test_list_totals_follow_every_change_of_the_deck(org):
+    """A list's total is kept per deck version: every committed change (create, update, import,
+    delete) is in the next page's count, filtered or not."""
+
+    def counts() -> tuple[int, int]:
+        whole = org.client.get("/api/call_rates", params={"top": 1}).json()["count"]
+        uk = org.client.get("/api/call_rates", params={"filter": "startswith(prefix, '44')", "top": 1}).json()["count"]
+        return whole, uk
+
+    assert counts() == (0, 0)
+    first = org.client.post("/api/call_rates", json=rate(prefix="441")).json()["id"]
+    assert counts() == (1, 1)
+    assert org.client.patch(f"/api/call_rates/{first}", json={"prefix": "491"}).status_code == 200
+    assert counts() == (1, 0)
+    imported = org.client.post("/api/call_rates/import", content=b"prefix,interval_1,interval_n,price_1,price_n\n442,60,60,0.01,0.01\n443,60,60,0.01,0.01\n", headers={"content-type": "text/csv"})
+    assert imported.status_code == 200, imported.text
+    assert counts() == (3, 2)
+    assert org.client.delete(f"/api/call_rates/{first}").status_code == 200
+    assert counts() == (2, 2)

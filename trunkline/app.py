@@ -10,6 +10,7 @@ from trunkline.call_rates import endpoints as call_rates
 from trunkline.call_rates.deck_cache import DeckCache
 from trunkline.calls import endpoints as calls
 from trunkline.calls import parsing
+from trunkline.calls.group_commit import GroupCommit
 from trunkline.calls.rerater import Rerater
 from trunkline.db.engine import make_engine, migrate
 from trunkline.identity import endpoints as auth
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         license_info={"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
         default_response_class=JSONResponse,
         lifespan=lifespan,
+        # Off, FastAPI skips the per-request check for a configured OpenTelemetry provider.
+        telemetry={"tracing": settings.telemetry, "metrics": settings.telemetry, "logs": settings.telemetry},
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.passwords = Passwords(fast=settings.argon2_fast)
     app.state.decks = DeckCache()
     app.state.rerater = Rerater(engine, app.state.decks)
+    app.state.group_commit = GroupCommit(engine, app.state.decks)
     app.state.dispatcher = Dispatcher(engine, make_dialer(settings))
     app.state.authenticator = Authenticator(Directory(engine), settings, app.state.passwords, RateLimiter(settings.redis_url))
     app.state.identity = Identity(engine, app.state.passwords, app.state.authenticator.forget)

@@ -8,9 +8,10 @@ import operator
 import threading
 
 import msgspec
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
-from trunkline.db.tables import call_rates, organizations
+from trunkline.call_rates.repository import deck_version
+from trunkline.db.tables import call_rates
 from trunkline.rating import BulkRater, Deck, Rate
 
 RATE_FIELDS = tuple(Rate.__dataclass_fields__)
@@ -72,12 +73,9 @@ class DeckCache:
     def current(self, conn: Connection, org_id: int) -> tuple[int, PricedDeck | None]:
         """The deck version as of `conn`'s view (every call-rate write bumps it), and the cached
         deck when it is of that version (None: `get` must build it)."""
-        version = conn.execute(_VERSION, {"org_id": org_id}).scalar()
+        version = deck_version(conn, org_id)
         cached = self._decks.get(org_id)
         return version, cached[1] if cached and cached[0] == version else None
-
-
-_VERSION = select(organizations.c.deck_version).where(organizations.c.id == bindparam("org_id"))  # built once: cheaper than the read
 
 
 terms = operator.attrgetter(*TERMS)  # a rate's terms as a tuple, in TERMS order

@@ -32,7 +32,7 @@ Reader = Annotated[Principal, caller("call_rates.read")]
 @router.get("", response_model=page_of(CallRate), summary="List call rates")
 def list_call_rates(request: Request, params: ListQuery, db: Database, who: Reader):
     with db.connect() as conn:
-        return list_page(request, params, conn, store.table, who.org_id, FIELDS, present)
+        return list_page(request, params, conn, store.table, who.org_id, FIELDS, present, counts=store.COUNTS)
 
 
 @router.post("", response_model=saved_of(CallRate), summary="Create a call rate")

@@ -6,7 +6,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trunkline.call_rates.schemas import MONEY_FIELDS
@@ -14,13 +14,27 @@ from trunkline.db.tables import call_rates as table
 from trunkline.db.tables import organizations
 from trunkline.kit import ids
 from trunkline.kit.failures import Conflict
+from trunkline.kit.listing import Counts
 from trunkline.rating.money import to_units
 
 c = table.c
+
+
 def deck_changed(conn: Connection, org_id: int) -> None:
     """Bump the organization's deck_version, in the writing transaction (see deck_cache.DeckCache)."""
     version = organizations.c.deck_version
     conn.execute(update(organizations).where(organizations.c.id == org_id).values(deck_version=version + 1))
+
+
+_VERSION = select(organizations.c.deck_version).where(organizations.c.id == bindparam("org_id"))  # built once: cheaper than the read
+
+
+def deck_version(conn: Connection, org_id: int) -> int:
+    """The organization's deck version as of `conn`'s view: every call-rate write bumps it."""
+    return conn.execute(_VERSION, {"org_id": org_id}).scalar()
+
+
+COUNTS = Counts(deck_version)  # list totals, per deck version (see kit.listing.Counts)
 
 
 class DuplicatePrefix(Conflict):

@@ -55,7 +55,7 @@ async def ingest_calls(request: Request, db: Database, who: Annotated[Principal,
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media_type not in parsing.STREAMED:
         body = await request.body()
-        result = await run_in_threadpool(ingest_batch, db, request.app.state.decks, who.org_id, lambda: parsing.parse(body, media_type)[0])
+        result = await request.app.state.group_commit.store(who.org_id, len(body), lambda: parsing.parse(body, media_type)[0])
         return done(**present_ingested(result))
     # CSV and NDJSON stream to a file that spills to disk past 1 MiB, and are read from it
     # record by record: a large batch never sits in memory as bytes and text besides its CDRs.

@@ -70,6 +70,7 @@ class Planned:
     now: datetime | None = None
     charges: dict[int, Charge] = field(default_factory=dict)
     incoming: Incoming | None = None
+    columns: dict[str, list] | None = None  # the new calls' columns (see `call_columns`)
 
 
 def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, deck: Deck, now: datetime) -> Ingested:
@@ -85,41 +86,98 @@ CONFLICTS = (IntegrityError, DeadlockDetected, psycopg.IntegrityError, sqlite3.I
 
 def ingest_batch(engine: Engine, decks: DeckCache, org_id: int, read: Callable[[], Sequence[CallIn | Cdr] | Incoming]) -> Ingested:
     """`ingest` of the batch `read` returns (its parser: see `locks.one_batch_at_a_time`), in a
-    transaction of its own, as POST /api/calls does: planned (reads, rating, rows made ready)
-    before the organization's write turn, and written in it. When a concurrent batch stored some
-    of the same call_ids meanwhile, the write fails on the unique constraint and nothing is
-    kept; the batch is then planned again inside the turn, taken alone, where nothing else can
-    store a call, so the second attempt cannot collide. (Looking again at the call_ids inside
-    every turn instead cost 10,000 index probes per batch in the turn that SQLite's writers
-    queue for.)"""
+    transaction of its own, as POST /api/calls does (see `ingest_together`)."""
+    return ingest_together(engine, decks, org_id, lambda: [as_incoming(read())])[0]
+
+
+def ingest_together(engine: Engine, decks: DeckCache, org_id: int, read: Callable[[], list[Incoming]]) -> list[Ingested]:
+    """The batches `read` returns, rated and stored in one transaction, each with its own
+    outcome (see `group_commit`); a call_id twice among them is stored once, for the first.
+
+    Planned (reads, rating, rows made ready) before the organization's write turn, and written
+    in it. When a concurrent batch stored some of the same call_ids meanwhile, the write fails
+    on the unique constraint and nothing is kept; the batches are then planned again inside the
+    turn, taken alone, where nothing else can store a call, so the second attempt cannot
+    collide. (Looking again at the call_ids inside every turn instead cost 10,000 index probes
+    per batch in the turn that SQLite's writers queue for.)"""
     with one_batch_at_a_time(engine):
-        cdrs = read()
+        batches = read()
+        merged = batches[0] if len(batches) == 1 else merge(batches)
         alone = False
         while True:
             try:
                 with engine.connect() as conn:
                     deck = decks.get(conn, org_id)
                     if not alone:
-                        planned = plan(conn, org_id, cdrs, deck, utcnow())
+                        planned = plan(conn, org_id, merged, deck, utcnow())
                     with writing(conn, org_id, alone):
                         if alone:
-                            planned = plan(conn, org_id, cdrs, deck, utcnow())
+                            planned = plan(conn, org_id, merged, deck, utcnow())
                         try:
-                            write(conn, planned)
+                            outcomes = write_each(conn, planned, batches)
                         except CONFLICTS:
                             conn.rollback()  # before the turn passes on: SQLite holds its write lock until then
                             raise
                         conn.commit()
-                    return planned.result
+                    return outcomes
             except CONFLICTS:
                 if alone:
                     raise
                 alone = True
 
 
+def as_incoming(cdrs: Sequence[CallIn | Cdr] | Incoming) -> Incoming:
+    return cdrs if isinstance(cdrs, Incoming) else Incoming(cdrs)
+
+
+def merge(batches: list[Incoming]) -> Incoming:
+    """One batch of all the calls of `batches`, in order; what each writes `also` is left to
+    `write_each`, which knows each one's own outcome."""
+    billed = None
+    if any(batch.billed is not None for batch in batches):
+        billed = [flag for batch in batches for flag in (batch.billed or [True] * len(batch.calls))]
+    return Incoming([cdr for batch in batches for cdr in batch.calls], billed, sum(batch.unread for batch in batches))
+
+
+def write_each(conn: Connection, planned: Planned, batches: list[Incoming]) -> list[Ingested]:
+    """Store the merged plan of `batches`, then what each batch writes `also` with its outcome."""
+    if len(batches) == 1:
+        return [write(conn, planned)]
+    write(conn, planned)
+    outcomes = split(planned, batches)
+    for batch, outcome in zip(batches, outcomes):
+        if batch.also is not None:
+            batch.also(conn, outcome, planned.now)
+    return outcomes
+
+
+def split(planned: Planned, batches: list[Incoming]) -> list[Ingested]:
+    """Each batch's share of a merged plan: a call_id is stored for the first batch that has it,
+    and a duplicate for every other."""
+    columns = planned.columns or {"call_id": []}
+    unclaimed = {call_id: index for index, call_id in enumerate(columns["call_id"])}
+    outcomes = []
+    for batch in batches:
+        outcome = Ingested(received=len(batch.calls) + batch.unread)
+        for cdr in batch.calls:
+            index = unclaimed.pop(cdr.call_id, None)
+            if index is None:
+                outcome.duplicate_call_ids.append(cdr.call_id)
+                continue
+            outcome.stored_ids.append(columns["id"][index])
+            if not columns["billed"][index]:
+                outcome.not_billed += 1
+            elif not columns["rated"][index]:
+                outcome.unrated += 1
+            else:
+                outcome.cost_units += columns["cost"][index]
+        outcomes.append(outcome)
+    return outcomes
+
+
 def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, deck: Deck, now: datetime) -> Planned:
     """Everything `ingest` does short of writing: find the duplicates, rate the rest, prepare the rows."""
-    incoming = cdrs if isinstance(cdrs, Incoming) else Incoming(cdrs)
+    incoming = as_incoming(cdrs)
     cdrs = incoming.calls
     flags = incoming.billed or [True] * len(cdrs)
     result = Ingested(received=len(cdrs) + incoming.unread)
@@ -146,7 +204,7 @@ def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming,
     result.not_billed = columns["billed"].count(False)
     result.unrated = columns["rated"].count(False) - result.not_billed
     result.cost_units = sum(filter(None, columns["cost"]))
-    return Planned(result, store.prepare_calls(conn, columns), org_id, now, charges(columns) if refs else {}, incoming)
+    return Planned(result, store.prepare_calls(conn, columns), org_id, now, charges(columns) if refs else {}, incoming, columns)
 
 
 def write(conn: Connection, planned: Planned) -> Ingested:

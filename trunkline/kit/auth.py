@@ -110,12 +110,12 @@ class Authenticator:
         return principal
 
     async def _token(self, secret: str) -> Principal:
-        if not credentials.looks_valid(secret):
-            raise _unauthorized("Invalid token")
         key = credentials.token_hash(secret)
         cached = self._cache.get(key)
         if cached and cached[0] > time.monotonic():
             return cached[1]
+        if not credentials.looks_valid(secret):  # a made-up token costs no database read
+            raise _unauthorized("Invalid token")
         row = await run_in_threadpool(self.directory.find_token, key)
         if row is None:
             raise _unauthorized("Invalid token")

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(
         default=2.0, ge=0, description="How long a verified credential is trusted without a DB read"
     )
+    telemetry: bool = Field(
+        default=False,
+        description="FastAPI's native OpenTelemetry traces, metrics and logs, through the OpenTelemetry SDK you configure; "
+        "off, a request pays nothing for it",
+    )
     argon2_fast: bool = Field(default=False, description="Cheap argon2 parameters (tests only)")
     dialer: Literal["simulator", "freeswitch"] = Field(
         default="simulator", description="Who places rapid-response calls: the built-in simulator or FreeSWITCH"

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Subquery, Table
 
 from trunkline.kit import query
 from trunkline.kit.errors import ApiError
-from trunkline.kit.listing import fetch_page
+from trunkline.kit.listing import Counts, fetch_page
 from trunkline.kit.responses import JSONResponse, current_guid
 
 MAX_TOP = 100
@@ -107,9 +107,15 @@ def list_page(
     fields: query.Fields,
     shown: Callable[[Any], dict[str, Any]],
     *conditions: ColumnElement[bool],
+    counts: Counts | None = None,
 ) -> JSONResponse:
     """A list endpoint's answer: the organization's `table` rows within `conditions` and the
-    client's filter, ordered and paged as asked, each rendered by `shown`."""
+    client's filter, ordered and paged as asked, each rendered by `shown`. With `counts`, the
+    total comes from there when it was counted at the table's current version (no route passes
+    `conditions` and `counts` both: the client's filter and search identify the total)."""
+    if counts and conditions:
+        raise TypeError("a list with conditions of its own keeps no totals: the client's filter alone identifies them")
     where, order_by = params.clauses(fields)
-    count, rows = fetch_page(conn, table, org_id, [*conditions, *where], order_by, params.skip, params.top)
+    known = (counts, (params.filter, params.search)) if counts else None
+    count, rows = fetch_page(conn, table, org_id, [*conditions, *where], order_by, params.skip, params.top, known)
     return page(request, params, count, [shown(row) for row in rows])

@@ -11,9 +11,7 @@ cannot in the quarantine, and answers 200 with the counts. A CDR already stored 
 from typing import Annotated
 
 from fastapi import Query, Request
-from starlette.concurrency import run_in_threadpool
 
-from trunkline.kit.resources import Database
 from trunkline.kit.responses import done
 from trunkline.kit.routing import resource_router
 from trunkline.pushes import service
@@ -49,12 +47,11 @@ MEDIA_TYPES = intake.MEDIA_TYPES  # every body reaches the route untouched (app.
 )
 async def push_cdr(
     request: Request,
-    db: Database,
     who: Annotated[EndpointCaller, endpoint_caller("cdr_push")],
     uuid: Annotated[str | None, Query(max_length=200, description="mod_json_cdr and mod_xml_cdr append the channel's uuid; informational")] = None,
 ):
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     settings = intake.PushSettings(who.endpoint_id, who.timezone, who.billed_leg)
-    result = await run_in_threadpool(service.accept, db, request.app.state.decks, who.org_id, body, media_type, settings)  # 415 or 400 for nothing to keep
+    result = await service.accept(request.app.state.group_commit, who.org_id, body, media_type, settings)  # 415 or 400 for nothing to keep
     return done(**present_pushed(result))

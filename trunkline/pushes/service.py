@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from trunkline.call_rates.deck_cache import DeckCache
+from trunkline.calls.group_commit import GroupCommit
 from trunkline.calls.ingest import Incoming, Ingested, ingest_batch
 from trunkline.pushes import repository
 from trunkline.switches import repository as endpoints
@@ -30,9 +31,10 @@ def _incoming(org_id: int, push: Push, reprocessed: int | None = None) -> Incomi
     return Incoming(push.calls, push.billed, len(push.holds), also)
 
 
-def accept(engine: Engine, decks: DeckCache, org_id: int, body: bytes, media_type: str, settings: PushSettings) -> Ingested:
-    """Store a push; `intake.UnsupportedMedia` or `intake.NothingToRead` when there is nothing to keep."""
-    return ingest_batch(engine, decks, org_id, lambda: _incoming(org_id, read_push(body, media_type, settings)))
+async def accept(commits: GroupCommit, org_id: int, body: bytes, media_type: str, settings: PushSettings) -> Ingested:
+    """Store a push, committed with the pushes that arrive with it (see `calls.group_commit`);
+    `intake.UnsupportedMedia` or `intake.NothingToRead` when there is nothing to keep."""
+    return await commits.store(org_id, len(body), lambda: _incoming(org_id, read_push(body, media_type, settings)))
 
 
 @dataclass

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic
-from starlette.concurrency import run_in_threadpool
 
 from trunkline.kit.credentials import decode_basic
 from trunkline.kit.errors import ApiError
 from trunkline.kit.queryparams import known_query_parameters
+from trunkline.kit.resources import read
 from trunkline.switches import repository as store
 
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="trunkline-endpoint"'}
@@ -75,13 +75,7 @@ class EndpointGuard:
     async def __call__(self, request: Request, _c: Annotated[Any, Depends(_basic)]) -> EndpointCaller:
         login, password = _credentials(request)
         settings = request.app.state.settings
-        engine = request.app.state.engine
-
-        def load():
-            with engine.connect() as conn:
-                return store.verify(conn, login, password)
-
-        row = await run_in_threadpool(load)
+        row = await read(request.app.state.engine, lambda conn: store.verify(conn, login, password))
         if row is None:
             raise _unauthorized("Invalid endpoint login or password")
         caller = EndpointCaller(

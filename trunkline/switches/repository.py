@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from trunkline.db.tables import endpoints
 from trunkline.kit import ids, lookup
@@ -72,9 +72,12 @@ def remove(conn: Connection, org_id: int, endpoint_id: int) -> bool:
     return lookup.remove(conn, endpoints, org_id, endpoint_id)
 
 
+_BY_LOGIN = select(endpoints).where(endpoints.c.login == bindparam("login"))  # built once: a push is verified per call leg
+
+
 def verify(conn: Connection, login: str, password: str):
     """The endpoint with these credentials, or None."""
-    row = conn.execute(select(endpoints).where(endpoints.c.login == login)).first()
+    row = conn.execute(_BY_LOGIN, {"login": login}).first()
     if row is None or not hmac.compare_digest(row.password_hash, password_hash(password)):
         return None
     return row
