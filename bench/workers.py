@@ -78,7 +78,7 @@ def wrk(port: int, script: Path, duration: float, cpu: str | None) -> float:
     command = ["wrk", "-t1", "-c32", f"-d{duration:g}s", "--latency", "-s", str(script), f"http://{HOST}:{port}/"]
     if cpu is not None:
         command = ["taskset", "-c", cpu, *command]
-    subprocess.run([*command[:-4], "-d1s", *command[-3:]], capture_output=True, check=True)  # warm-up
+    subprocess.run([*command[:-4], "-d3s", *command[-3:]], capture_output=True, check=True)  # warm-up: each worker builds its deck on its first authorize
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
