@@ -91,16 +91,17 @@ def synthetic_rows(count: int, seed: int = 7) -> list[dict]:
     return rows
 
 
-def setup(data_dir: Path, rows: int) -> tuple[str, list[int]]:
-    """Migrated database with the operator org, its token and a deck: (token, sample of rate ids)."""
-    settings = Settings(data_dir=data_dir)
+def setup(data_dir: Path, rows: int, settings: Settings | None = None) -> tuple[str, list[int]]:
+    """Migrated database (`settings`' own, else SQLite in `data_dir`) with the operator org, its
+    token, limits no bench can reach and a deck: (token, sample of rate ids)."""
+    settings = settings or Settings(data_dir=data_dir)
     prepare(settings)
     engine = make_engine(settings.sqlalchemy_url)
     try:
         with engine.begin() as conn:
             token = identity.bootstrap(conn)
             org_id = identity.operator_org(conn)
-            conn.execute(update(organizations).where(organizations.c.id == org_id).values(rate_limit_get=10**9))
+            conn.execute(update(organizations).where(organizations.c.id == org_id).values(rate_limit_get=10**9, rate_limit_other=10**9))
             call_rates.load(conn, org_id, synthetic_rows(rows), True, utcnow())
         with engine.connect() as conn:
             rate_ids = list(conn.execute(select(call_rates.table.c.id)).scalars())
@@ -226,10 +227,7 @@ def main() -> int:
 
     bare = results["(a) bare Starlette route"]
     print(f"\n{args.connections} connections, {args.duration:g} s per case after {args.warmup:g} s warm-up, 1 worker, SQLite")
-    print(
-        f"{'case':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} "
-        f"{'cpu us/req':>10} {'cpu ratio':>9} {'non-2xx':>8} {'errors':>7}"
-    )
+    print(f"{'case':<42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'cpu us/req':>10} {'cpu ratio':>9} {'non-2xx':>8} {'errors':>7}")
     for name, measured in results.items():
         result = measured.result
         print(

@@ -22,17 +22,15 @@ from pathlib import Path
 
 import loadgen
 from api import BENCH, HOST, Measured, cpu_seconds, measure, server, setup
-from sqlalchemy import update
 
 from trunkline.accounts import repository as accounts
 from trunkline.accounts.schemas import TransactionKind
-from trunkline.switches import repository as switch_endpoints
 from trunkline.db.engine import make_engine
-from trunkline.db.tables import organizations
 from trunkline.identity import repository as identity
 from trunkline.kit import ids
 from trunkline.kit.clock import utcnow
 from trunkline.kit.config import Settings
+from trunkline.switches import repository as switch_endpoints
 
 P99_MS = 25
 # A real mod_json_cdr A-leg (tests/fixtures/README.md names its source); each push gets a new uuid.
@@ -50,13 +48,12 @@ TARGETS = [
 ]
 
 
-def add_account(data_dir: Path) -> str:
-    """A prepaid account with 1,000,000.00000 to spend, and no rate limit on writes; its id."""
-    engine = make_engine(Settings(data_dir=data_dir).sqlalchemy_url)
+def add_account(settings: Settings) -> str:
+    """A prepaid account of the operator's organization with 1,000,000.00000 to spend; its id."""
+    engine = make_engine(settings.sqlalchemy_url)
     try:
         with engine.begin() as conn:
             org_id = identity.operator_org(conn)
-            conn.execute(update(organizations).where(organizations.c.id == org_id).values(rate_limit_other=10**9))
             ref = accounts.create(conn, org_id, {"account_id": "RT", "name": "Realtime", "currency": "EUR", "type": "prepaid", "credit_limit": 0}, utcnow())
             accounts.credit(conn, org_id, ref, 10**11, TransactionKind.topup, None, utcnow())
     finally:
@@ -64,9 +61,9 @@ def add_account(data_dir: Path) -> str:
     return ids.encode(ref)
 
 
-def add_endpoint(data_dir: Path) -> str:
+def add_endpoint(settings: Settings) -> str:
     """A cdr_push endpoint of the operator's organization; its Basic credentials, encoded."""
-    engine = make_engine(Settings(data_dir=data_dir).sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url)
     try:
         with engine.begin() as conn:
             org_id = identity.operator_org(conn)
@@ -105,8 +102,8 @@ def main() -> int:
         data_dir = Path(tmp)
         started = time.perf_counter()
         token, rate_ids = setup(data_dir, args.rows)
-        account = add_account(data_dir)
-        endpoint = add_endpoint(data_dir)
+        account = add_account(Settings(data_dir=data_dir))
+        endpoint = add_endpoint(Settings(data_dir=data_dir))
         print(f"setup: {args.rows:,} rates in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         env = {"TRUNKLINE_DATA_DIR": str(data_dir)}
         auth = {"Authorization": f"Bearer {token}"}

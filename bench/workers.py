@@ -18,19 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from api import HOST, server, synthetic_rows
-from realtime import numbers
-from sqlalchemy import create_engine, text, update
+from api import HOST, server, setup
+from realtime import add_account, numbers
+from sqlalchemy import create_engine, text
 
-from trunkline.accounts import repository as accounts
-from trunkline.accounts.schemas import TransactionKind
-from trunkline.app import prepare
-from trunkline.call_rates import repository as call_rates
-from trunkline.db.engine import make_engine
-from trunkline.db.tables import organizations
-from trunkline.identity import repository as identity
-from trunkline.kit import ids
-from trunkline.kit.clock import utcnow
 from trunkline.kit.config import Settings
 
 DATABASE = "trunkline_bench_workers"
@@ -45,23 +36,6 @@ def fresh_database(admin_url: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
     admin.dispose()
     return f"{base}/{DATABASE}"
-
-
-def setup(settings: Settings, rows: int) -> tuple[str, str]:
-    """The operator's token (limits lifted) and a funded prepaid account's id."""
-    prepare(settings)
-    engine = make_engine(settings.sqlalchemy_url)
-    try:
-        with engine.begin() as conn:
-            token = identity.bootstrap(conn)
-            org_id = identity.operator_org(conn)
-            conn.execute(update(organizations).where(organizations.c.id == org_id).values(rate_limit_get=10**9, rate_limit_other=10**9))
-            call_rates.load(conn, org_id, synthetic_rows(rows), True, utcnow())
-            ref = accounts.create(conn, org_id, {"account_id": "RT", "name": "Realtime", "currency": "EUR", "type": "prepaid", "credit_limit": 0}, utcnow())
-            accounts.credit(conn, org_id, ref, 10**11, TransactionKind.topup, None, utcnow())
-    finally:
-        engine.dispose()
-    return token, ids.encode(ref)
 
 
 LUA = """
@@ -96,7 +70,8 @@ def main() -> int:
     cpus = sorted(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="trunkline-bench-") as tmp:
         settings = Settings(data_dir=Path(tmp), database_url=fresh_database(args.postgres), redis_url=args.redis)
-        token, account = setup(settings, args.rows)
+        token, _ = setup(Path(tmp), args.rows, settings)
+        account = add_account(settings)
         script = Path(tmp) / "authorize.lua"
         paths = ", ".join(f'"/api/accounts/{account}/authorize?number={number}"' for number in numbers(2000))
         script.write_text(LUA % (paths, token))
@@ -108,7 +83,7 @@ def main() -> int:
                     if pinned and len(cpus) > 1:  # the server and its worker processes, every thread
                         children = subprocess.run(["pgrep", "-P", str(target.pid)], capture_output=True, text=True).stdout.split()
                         for pid in (str(target.pid), *children):
-                            subprocess.run(["taskset", "-a", "-p", "-c", ",".join(map(str, cpus[:-1])), pid], capture_output=True, check=True)
+                            subprocess.run(["taskset", "-a", "-p", "-c", ",".join(map(str, cpus[:-1])), pid], capture_output=True, check=False)  # a thread may end meanwhile
                     rate = wrk(target.port, script, args.duration, str(cpus[-1]) if pinned and len(cpus) > 1 else None)
                     results[(pinned, workers)] = rate
                     print(f"  {'wrk pinned' if pinned else 'unpinned  '} {workers} worker(s): {rate:,.0f} req/s", file=sys.stderr)
