@@ -1,7 +1,7 @@
 """One query shape for every list endpoint: org-scoped, filtered, counted, ordered, paged."""
 
-from collections import OrderedDict
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from sqlalchemy import ColumnElement, Connection, Subquery, Table, func, select
