@@ -17,6 +17,7 @@ from trunkline.db.tables import request_log
 from trunkline.kit import credentials, ids, scopes
 from trunkline.kit.auth import authorize
 from trunkline.kit.config import Settings
+from trunkline.kit.resource_routes import api_routes
 from trunkline.switches.auth import EndpointGuard
 
 
@@ -195,11 +196,13 @@ def guarded_routes(tmp_path_factory) -> list:
     """(path, route) of every /api route of a freshly built app, except the ones public by design."""
     app = create_app(Settings(data_dir=tmp_path_factory.mktemp("routes")))
     public = ("/api/oauth/token", "/api/openapi.json")
-    return [
+    guarded = [
         (route.path, route)
-        for route in iter_route_contexts(app.routes)
+        for route in iter_route_contexts(list(api_routes(app)))
         if (route.path or "").startswith("/api/") and route.path not in public and not route.path.startswith("/api/docs")
     ]
+    assert len(guarded) > 60  # every resource's routes, not only the application's own few
+    return guarded
 
 
 def test_every_api_route_declares_its_credential(guarded_routes):

@@ -52,6 +52,8 @@ def test_every_status_has_the_error_body(org):
 def test_unknown_route_and_wrong_method(org):
     body = assert_error(org.client.get("/api/nothing-here"), 404, "NOT_FOUND")
     assert body["message"] == "No such route"
+    for near in ("/api/call_ratesx", "/api/call_rates/x/y", "/api/endpointsx/1"):  # a resource's prefix is a whole segment
+        assert assert_error(org.client.get(near), 404, "NOT_FOUND")["message"] == "No such route"
     assert_error(httpx.get(org.server.url + "/not-even-api"), 404, "NOT_FOUND")
     response = org.client.put("/api/call_rates")
     body = assert_error(response, 405, "METHOD_NOT_ALLOWED")

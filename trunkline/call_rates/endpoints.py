@@ -19,7 +19,7 @@ from trunkline.kit.auth import Principal, caller
 from trunkline.kit.clock import utcnow
 from trunkline.kit.errors import ApiError, invalid, not_found
 from trunkline.kit.pagination import ListQuery, list_page
-from trunkline.kit.resources import Database, changes, fetch_one, object_id
+from trunkline.kit.resources import Database, changes, fetch_one, object_id, read
 from trunkline.kit.responses import done, item, saved
 from trunkline.kit.routing import resource_router, update_routes
 from trunkline.kit.schema import Done, Output, page_of, saved_of
@@ -30,9 +30,10 @@ Reader = Annotated[Principal, caller("call_rates.read")]
 
 
 @router.get("", response_model=page_of(CallRate), summary="List call rates")
-def list_call_rates(request: Request, params: ListQuery, db: Database, who: Reader):
-    with db.connect() as conn:
-        return list_page(request, params, conn, store.table, who.org_id, FIELDS, present, counts=store.COUNTS)
+async def list_call_rates(request: Request, params: ListQuery, db: Database, who: Reader):
+    # A short read (the total is kept per deck version): inline on SQLite. In the threadpool, 32
+    # concurrent pages fought for the GIL and cost 12 ms of CPU each instead of 3.
+    return await read(db, lambda conn: list_page(request, params, conn, store.table, who.org_id, FIELDS, present, counts=store.COUNTS))
 
 
 @router.post("", response_model=saved_of(CallRate), summary="Create a call rate")

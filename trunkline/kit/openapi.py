@@ -22,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from trunkline.kit import scopes
 from trunkline.kit.auth import credential_schemes, required_scopes
+from trunkline.kit.resource_routes import api_routes
 from trunkline.kit.schema import Input, Output
 
 
@@ -167,7 +168,7 @@ def _add_security(schema: dict[str, Any], app: FastAPI) -> None:
     credentials = credential_schemes()
     for scheme in credentials:
         schemes[scheme.scheme_name] = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
-    for route in app.routes:
+    for route in api_routes(app):
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         wanted = required_scopes(route.dependant)
@@ -184,7 +185,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
-        title=app.title, version=app.version, summary=app.summary, routes=app.routes, openapi_version="3.1.0", servers=SERVERS,
+        title=app.title, version=app.version, summary=app.summary, routes=list(api_routes(app)), openapi_version="3.1.0", servers=SERVERS,
         license_info=app.license_info,
     )
     _add_security(schema, app)

@@ -1,17 +1,17 @@
 """Resource routers: every route under /api, documented with the shared error bodies.
 
-`mount` puts their routes on the application's router as one flat list. FastAPI (0.165)
-keeps an included router as a nested branch and walks the branches on every request,
-matching each level twice; flat, a request is matched once against each route in turn,
-as in Starlette.
+`mount` puts each resource's routes on the application's router as one `Resource` (see
+`resource_routes`).
 """
 
 from collections.abc import Callable, Iterable
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from trunkline.kit.openapi import ERROR_RESPONSES
+from trunkline.kit.resource_routes import Resource
 from trunkline.kit.schema import Output, saved_of
 
 API = "/api"
@@ -44,5 +44,9 @@ def update_routes(router: APIRouter, path: str, endpoint: Callable, summary: str
 
 
 def mount(app: FastAPI, routers: Iterable[APIRouter]) -> None:
-    """Add every route of `routers`, in order, to the application's own router."""
-    app.router.routes.extend(route for router in routers for route in router.routes)
+    """Add the routes of `routers`, in order, to the application's own router, one `Resource`
+    per path prefix."""
+    grouped: dict[str, list[BaseRoute]] = {}
+    for router in routers:
+        grouped.setdefault(router.prefix, []).extend(router.routes)
+    app.router.routes.extend(Resource(prefix, routes) for prefix, routes in grouped.items())
