@@ -330,3 +330,23 @@ def _has_other_factors(number: int) -> bool:
         while number % factor == 0:
             number //= factor
     return number != 1
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    price_1=st.integers(0, 10**9), price_n=st.integers(0, 10**9), interval_1=st.integers(1, 3600), interval_n=st.integers(1, 3600),
+    connect_fee=st.integers(0, 10**7), surcharge=st.integers(0, 10**6), billsec=st.integers(0, 10**6),
+)
+def test_rendered_amounts_are_the_exact_amounts(price_1, price_n, interval_1, interval_n, connect_fee, surcharge, billsec):
+    """Every amount a breakdown shows is its exact amount: `exact` always, the Decimal whenever it
+    has at most 12 places (else the nearest at 12, half up), and never fewer than 5 places."""
+    rate = make_rate(price_1=price_1, price_n=price_n, interval_1=interval_1, interval_n=interval_n, connect_fee=connect_fee, postcall_surcharge=surcharge)
+    itemised = price(rate, billsec)
+    shown = itemised.as_dict()
+    for name in ("connect_fee", "first_interval_amount", "rest_amount", "subtotal", "surcharge_amount"):
+        amount = getattr(itemised, name) / 10**5
+        assert Fraction(shown["exact"][name]) == amount
+        decimal = shown[name]
+        assert -decimal.as_tuple().exponent >= 5
+        if Fraction(decimal) != amount:
+            assert -decimal.as_tuple().exponent == 12 and abs(Fraction(decimal) - amount) <= Fraction(1, 2 * 10**12)

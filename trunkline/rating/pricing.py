@@ -10,7 +10,7 @@ otherwise rounded half up at 12 places; only `cost` is the billed amount.
 
 import operator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from fractions import Fraction
 
 from trunkline.rating.money import SCALE, from_units
@@ -51,26 +51,27 @@ class Breakdown:
     cost_units: int  # subtotal + surcharge, rounded once, half up
 
     def as_dict(self) -> dict[str, object]:
-        """JSON-friendly view: amounts as Decimal currency (5 to 12 places, see `_decimal`),
+        """JSON-friendly view: amounts as Decimal currency (5 to 12 places, see `_shown`),
         `cost` with five places, and `exact`: every amount exactly, as a string (see `exact`).
         (Render tiny amounts with format(value, "f"): str() may use an exponent.)"""
+        shown = {name: _shown(getattr(self, name)) for name in EXACT_AMOUNTS}
         return {
             "prefix": self.prefix,
             "rate_id": self.rate_id,
             "type": self.type,
             "billsec": self.billsec,
             "within_grace": self.within_grace,
-            "connect_fee": _decimal(self.connect_fee),
+            "connect_fee": shown["connect_fee"][0],
             "first_interval_seconds": self.first_interval_seconds,
-            "first_interval_amount": _decimal(self.first_interval_amount),
+            "first_interval_amount": shown["first_interval_amount"][0],
             "free_seconds": self.free_seconds,
             "rest_seconds": self.rest_seconds,
             "rest_intervals": self.rest_intervals,
-            "rest_amount": _decimal(self.rest_amount),
-            "subtotal": _decimal(self.subtotal),
-            "surcharge_amount": _decimal(self.surcharge_amount),
+            "rest_amount": shown["rest_amount"][0],
+            "subtotal": shown["subtotal"][0],
+            "surcharge_amount": shown["surcharge_amount"][0],
             "cost": from_units(self.cost_units),
-            "exact": {name: exact(getattr(self, name)) for name in EXACT_AMOUNTS},
+            "exact": {name: text for name, (_, text) in shown.items()},
         }
 
 
@@ -80,16 +81,35 @@ EXACT_AMOUNTS = ("connect_fee", "first_interval_amount", "rest_amount", "subtota
 def exact(units: Fraction) -> str:
     """An amount of units as currency, exactly: a decimal when it has one ("0.0014"), otherwise
     a reduced fraction ("7/6000" for 0.01/min over 7 s), never rounded."""
-    amount = units / SCALE
-    rest, twos, fives = amount.denominator, 0, 0
-    while rest % 2 == 0:
-        rest, twos = rest // 2, twos + 1
+    return _shown(units)[1]
+
+
+def _places(denominator: int) -> int | None:
+    """How many decimal places n/`denominator` needs (a reduced fraction), or None when its
+    expansion never ends (a prime factor other than 2 and 5)."""
+    twos = (denominator & -denominator).bit_length() - 1
+    rest, fives = denominator >> twos, 0
     while rest % 5 == 0:
         rest, fives = rest // 5, fives + 1
-    if rest != 1:
-        return f"{amount.numerator}/{amount.denominator}"
-    places = max(twos, fives)
-    return format(_fixed(amount.numerator * 10**places // amount.denominator, places).normalize(), "f")
+    return max(twos, fives) if rest == 1 else None
+
+
+def _shown(units: Fraction) -> tuple[Decimal, str]:
+    """An amount of units as a currency Decimal with 5 to 12 places (see the module docstring),
+    and exactly, as `exact` writes it. Integer arithmetic: a quote renders five amounts, and
+    Fraction arithmetic made rendering cost more than pricing."""
+    amount = units / SCALE
+    numerator, denominator = amount.numerator, amount.denominator
+    places = _places(denominator)
+    if places is None:
+        text = f"{numerator}/{denominator}"
+    else:
+        text = format(_fixed(numerator * 10**places // denominator, places).normalize(), "f")
+    if places is not None and places <= _MAX_PLACES:
+        shown = max(places, 5)
+        return _fixed(numerator * 10**shown // denominator, shown), text
+    scaled = numerator * 10**_MAX_PLACES
+    return _fixed((2 * scaled + denominator) // (2 * denominator), _MAX_PLACES), text
 
 
 def price(rate: Rate, billsec: int) -> Breakdown:
@@ -118,16 +138,9 @@ def price(rate: Rate, billsec: int) -> Breakdown:
     )
 
 
-def _decimal(units: Fraction) -> Decimal:
-    """Units as a currency Decimal with 5 to 12 places (see module docstring)."""
-    amount = units / SCALE
-    for places in range(5, _MAX_PLACES + 1):
-        scaled = amount * 10**places
-        if scaled.denominator == 1:
-            return _fixed(scaled.numerator, places)
-    return _fixed(round_half_up(amount * 10**_MAX_PLACES), _MAX_PLACES)
+_EXACT = Context(prec=60)  # more digits than any amount has: scaling never rounds
 
 
 def _fixed(coefficient: int, places: int) -> Decimal:
-    """coefficient × 10^-places, built exactly (no context rounding, unlike scaleb)."""
-    return Decimal(Decimal(coefficient).as_tuple()._replace(exponent=-places))
+    """coefficient × 10^-places, exactly."""
+    return Decimal(coefficient).scaleb(-places, _EXACT)
