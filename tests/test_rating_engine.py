@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trunkline.rating import Breakdown, Deck, Rate, Rated, Unrated, normalize_number, price, rate_call
+from trunkline.rating import MAX_CALL_SECONDS, Breakdown, Deck, Rate, Rated, Unrated, max_seconds, normalize_number, price, rate_call
 
 
 def make_rate(prefix="44", *, id=1, type="fixed", free_seconds=0, grace_period=0, interval_1=60, interval_n=6,
@@ -350,3 +350,62 @@ def test_rendered_amounts_are_the_exact_amounts(price_1, price_n, interval_1, in
         assert -decimal.as_tuple().exponent >= 5
         if Fraction(decimal) != amount:
             assert -decimal.as_tuple().exponent == 12 and abs(Fraction(decimal) - amount) <= Fraction(1, 2 * 10**12)
+
+
+def bisected_max_seconds(rate: Rate, available: int, cap: int) -> int:
+    """`max_seconds` as it was before its closed form: a bisection over `price` itself."""
+
+    def fits(seconds: int) -> bool:
+        return price(rate, seconds).cost_units <= max(available, 0)
+
+    if fits(cap):
+        return cap
+    if not fits(rate.grace_period + 1):
+        return 0
+    low, high = rate.grace_period + 1, cap
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low
+
+
+def scanned_max_seconds(rate: Rate, available: int, cap: int) -> int:
+    """Every duration tried with the reference cost: the longest that fits, 0 if that stops
+    within the grace period short of the cap."""
+    longest = max(d for d in range(cap + 1) if reference_cost(rate, d) <= max(available, 0))
+    return longest if longest == cap or longest > rate.grace_period else 0
+
+
+RATES = st.builds(
+    make_rate,
+    free_seconds=st.integers(0, 120), grace_period=st.integers(0, 30), interval_1=st.integers(0, 120), interval_n=st.integers(1, 90),
+    connect_fee=st.integers(0, 10**5), postcall_surcharge=st.integers(0, 10**5), price_1=st.integers(0, 10**6), price_n=st.integers(0, 10**6),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(rate=RATES, available=st.integers(-10**3, 10**7), cap=st.integers(0, 1500))
+def test_max_seconds_matches_every_duration_tried(rate, available, cap):
+    assert max_seconds(rate, available, cap) == scanned_max_seconds(rate, available, cap)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(rate=RATES, available=st.integers(-10**3, 10**12))
+def test_max_seconds_matches_a_bisection_over_price(rate, available):
+    assert max_seconds(rate, available) == bisected_max_seconds(rate, available, MAX_CALL_SECONDS)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(rate=RATES, seconds=st.integers(0, 5000), off=st.sampled_from((-1, 0, 1)))
+def test_max_seconds_at_the_budget_of_a_real_call(rate, seconds, off):
+    """Budgets right at, just under and just over what some call costs: where an off-by-one shows."""
+    available = price(rate, seconds).cost_units + off
+    assert max_seconds(rate, available) == bisected_max_seconds(rate, available, MAX_CALL_SECONDS)
+
+
+def test_max_seconds_stops_where_the_cost_reaches_half_a_unit_more():
+    """30 units a minute by the second from the first second on: 21 intervals cost 10.5 units,
+    which rounds up to 11; with 10 units the call may run 60 + 20 seconds, not 81."""
+    rate = make_rate(price_1=0, interval_1=60, price_n=30, interval_n=1)
+    assert price(rate, 81).cost_units == 11 and price(rate, 80).cost_units == 10
+    assert max_seconds(rate, 10) == 80
