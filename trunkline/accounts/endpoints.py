@@ -45,13 +45,13 @@ CODE = "code:"
 AccountRef = Annotated[str, Path(description="The account's id, or code:<account_id> (its code, URL-encoded)")]
 
 
-def _find(conn, org_id: int, id: str):
-    """The account named by `id` (its id, or code:<account_id>); 404 otherwise."""
+def _find(conn, org_id: int, id: str, read=store.find):
+    """The account named by `id` (its id, or code:<account_id>), as `read` finds it; 404 otherwise."""
     if id.startswith(CODE):
-        row = store.find(conn, org_id, code=id.removeprefix(CODE))
+        row = read(conn, org_id, code=id.removeprefix(CODE))
     else:
         account_ref = ids.decode(id)
-        row = store.find(conn, org_id, account_ref) if account_ref is not None else None
+        row = read(conn, org_id, account_ref) if account_ref is not None else None
     if row is None:
         raise not_found("Account")
     return row
@@ -165,7 +165,7 @@ async def authorize_call(
     who: Reader,
     number: Annotated[str, Query(min_length=1, max_length=64, description="Dialled number")],
 ):
-    deck, row = await current_deck(db, request.app.state.decks, who.org_id, lambda conn: _find(conn, who.org_id, id))
+    deck, row = await current_deck(db, request.app.state.decks, who.org_id, lambda conn: _find(conn, who.org_id, id, store.spendable))
     available = available_units(row)
     return done(
         **authorize(deck, number, available),

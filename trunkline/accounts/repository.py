@@ -6,6 +6,7 @@ charging calls costs a few statements per batch, not per call.
 """
 
 import json
+from collections import namedtuple
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +18,9 @@ from trunkline.accounts.schemas import TransactionKind
 from trunkline.db.tables import UTCDateTime, calls
 from trunkline.db.tables import account_transactions as ledger
 from trunkline.db.tables import accounts as table
-from trunkline.kit import ids
+from trunkline.kit import ids, lookup
 from trunkline.kit.failures import Conflict, Invalid
-from trunkline.kit.lookup import among
+from trunkline.kit.lookup import among, driver_rows
 from trunkline.rating.money import to_units
 
 c = table.c
@@ -65,10 +66,26 @@ def create(conn: Connection, org_id: int, values: dict[str, Any], now: datetime)
     return account_ref
 
 
+_BY_CODE = select(table).where(c.org_id == bindparam("org_id"), c.account_id == bindparam("code"))  # built once: authorize reads it per call
+
+
 def find(conn: Connection, org_id: int, account_ref: int | None = None, code: str | None = None):
     """One account, by row id or by its code."""
-    key = c.id == account_ref if code is None else c.account_id == code
-    return conn.execute(select(table).where(c.org_id == org_id, key)).first()
+    if code is None:
+        return lookup.by_id(conn, table, org_id, account_ref)
+    return conn.execute(_BY_CODE, {"org_id": org_id, "code": code}).first()
+
+
+Spendable = namedtuple("Spendable", "id account_id currency type balance credit_limit")
+_SPENDABLE = "SELECT id, account_id, currency, type, balance, credit_limit FROM accounts WHERE org_id = ? AND "
+
+
+def spendable(conn: Connection, org_id: int, account_ref: int | None = None, code: str | None = None) -> Spendable | None:
+    """What authorizing a call needs of one account, by row id or by its code (read through the
+    driver: a switch asks before every call; see `lookup.driver_rows`)."""
+    where, key = ("account_id = ?", code) if code is not None else ("id = ?", account_ref)
+    rows = driver_rows(conn, _SPENDABLE + where, (org_id, key))
+    return Spendable(*rows[0]) if rows else None
 
 
 def change(conn: Connection, org_id: int, account_ref: int, values: dict[str, Any], now: datetime) -> None:

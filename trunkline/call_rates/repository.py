@@ -6,7 +6,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trunkline.call_rates.schemas import MONEY_FIELDS
@@ -15,6 +15,7 @@ from trunkline.db.tables import organizations
 from trunkline.kit import ids
 from trunkline.kit.failures import Conflict
 from trunkline.kit.listing import Counts
+from trunkline.kit.lookup import driver_rows
 from trunkline.rating.money import to_units
 
 c = table.c
@@ -26,12 +27,10 @@ def deck_changed(conn: Connection, org_id: int) -> None:
     conn.execute(update(organizations).where(organizations.c.id == org_id).values(deck_version=version + 1))
 
 
-_VERSION = select(organizations.c.deck_version).where(organizations.c.id == bindparam("org_id"))  # built once: cheaper than the read
-
-
 def deck_version(conn: Connection, org_id: int) -> int:
-    """The organization's deck version as of `conn`'s view: every call-rate write bumps it."""
-    return conn.execute(_VERSION, {"org_id": org_id}).scalar()
+    """The organization's deck version as of `conn`'s view: every call-rate write bumps it (read
+    by every quote, authorize and push, so through the driver: see `lookup.driver_rows`)."""
+    return driver_rows(conn, "SELECT deck_version FROM organizations WHERE id = ?", (org_id,))[0][0]
 
 
 COUNTS = Counts(deck_version)  # list totals, per deck version (see kit.listing.Counts)
