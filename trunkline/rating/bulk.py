@@ -107,8 +107,11 @@ class BulkRater:
             return odd + begin
 
         starts = range(0, size, self.chunk_size)
-        with ThreadPoolExecutor(min(self.threads, len(starts))) as pool:
-            odd_rows = list(pool.map(run, starts))
+        if len(starts) == 1:  # one chunk (every push): starting a pool's thread cost more than rating it
+            odd_rows = [run(0)]
+        else:
+            with ThreadPoolExecutor(min(self.threads, len(starts))) as pool:
+                odd_rows = list(pool.map(run, starts))
         for row in np.concatenate(odd_rows):
             self._rate_one(numbers[row], int(billsec[row]), row, status, label, cost)
         return BulkResult(status, label, self._ids[label], cost)
