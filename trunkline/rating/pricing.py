@@ -10,7 +10,7 @@ otherwise rounded half up at 12 places; only `cost` is the billed amount.
 
 import operator
 from dataclasses import dataclass
-from decimal import Context, Decimal
+from decimal import MAX_PREC, Context, Decimal
 from fractions import Fraction
 
 from trunkline.rating.money import SCALE, from_units
@@ -108,8 +108,7 @@ def _shown(units: Fraction) -> tuple[Decimal, str]:
     if places is not None and places <= _MAX_PLACES:
         shown = max(places, 5)
         return _fixed(numerator * 10**shown // denominator, shown), text
-    scaled = numerator * 10**_MAX_PLACES
-    return _fixed((2 * scaled + denominator) // (2 * denominator), _MAX_PLACES), text
+    return _fixed(round_half_up(amount * 10**_MAX_PLACES), _MAX_PLACES), text
 
 
 def price(rate: Rate, billsec: int) -> Breakdown:
@@ -138,7 +137,7 @@ def price(rate: Rate, billsec: int) -> Breakdown:
     )
 
 
-_EXACT = Context(prec=60)  # more digits than any amount has: scaling never rounds
+_EXACT = Context(prec=MAX_PREC)  # scaling never rounds, however many digits an amount has
 
 
 def _fixed(coefficient: int, places: int) -> Decimal:
