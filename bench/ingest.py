@@ -10,6 +10,9 @@ body give the floor of HTTP on this machine. Target: at least 50,000 CDRs/s.
 SQLite in a temporary directory by default; `--postgres URL` uses a fresh database
 created next to URL's (dropped afterwards) instead. `--accounts` opens the 100 accounts
 the CDRs name first, so every call is also charged to its account (checked at the end).
+`--plans` (implies --accounts) puts the accounts on three plans in turn: the default plan, a
+plan with peak and off-peak rates (Europe/London) and a plan whose deck changes on 2024-05-15,
+the middle of the CDRs' month.
 """
 
 import argparse
@@ -37,12 +40,14 @@ from trunkline.accounts import repository as accounts
 from trunkline.app import prepare
 from trunkline.call_rates import repository as call_rates
 from trunkline.db.engine import make_engine
+from trunkline.db.tables import EVER, call_totals_by_account, calls, organizations
 from trunkline.db.tables import accounts as account_rows
-from trunkline.db.tables import call_totals_by_account, calls, organizations
 from trunkline.identity import repository as identity
 from trunkline.kit import ids
 from trunkline.kit.clock import utcnow
 from trunkline.kit.config import Settings
+from trunkline.rate_plans import repository as rate_plans
+from trunkline.rating import DAYS
 from trunkline.rating.money import from_units
 
 BENCH = Path(__file__).resolve().parent
@@ -109,17 +114,20 @@ def deck_rows(prefixes: list[str], seed: int = 2) -> list[tuple]:
     return list(zip(*(column.tolist() if isinstance(column, np.ndarray) else column for column in columns)))
 
 
-def load_deck(conn, org_id: int, rows: list[tuple]) -> None:
-    """The deck, written fast: call_rates.load on PostgreSQL (COPY), the driver's executemany on SQLite."""
+def load_deck(conn, org_id: int, rows: list[tuple], plan_id: int | None = None, period: str = "", start: datetime = EVER) -> None:
+    """A deck (a plan's, default: the default plan's; one period's, from `start`), written fast:
+    call_rates.load on PostgreSQL (COPY), the driver's executemany on SQLite."""
+    plan_id = org_id if plan_id is None else plan_id
     if conn.dialect.name == "postgresql":
-        values = [dict(zip(DECK_COLUMNS, row), description=None) for row in rows]
-        call_rates.load(conn, org_id, values, True, utcnow())
+        values = [dict(zip(DECK_COLUMNS, row), description=None, period=period, effective_from=start) for row in rows]
+        call_rates.load(conn, org_id, values, False, utcnow(), plan_id)
         return
-    now = utcnow().replace(tzinfo=None).isoformat(" ", "microseconds")
-    names = ("id", "org_id", *DECK_COLUMNS, "created_at", "updated_at")
+    stamp = call_rates.table.c.created_at.type.process_bind_param
+    now, begins = stamp(utcnow(), conn.dialect), stamp(start, conn.dialect)
+    names = ("id", "org_id", "plan_id", "period", "effective_from", *DECK_COLUMNS, "created_at", "updated_at")
     conn.exec_driver_sql(
         f"INSERT INTO call_rates ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-        [(rate_id, org_id, *row, now, now) for rate_id, row in zip(ids.generator.many(len(rows)), rows)],
+        [(rate_id, org_id, plan_id, period, begins, *row, now, now) for rate_id, row in zip(ids.generator.many(len(rows)), rows)],
     )
 
 
@@ -137,16 +145,39 @@ def setup(settings: Settings, prefixes: list[str]) -> tuple[str, int]:
     return token, org_id
 
 
-def open_accounts(settings: Settings, org_id: int) -> None:
-    """The ACCOUNTS postpaid accounts the CDRs name (acct-000 …)."""
+def open_accounts(settings: Settings, org_id: int, plans: list[int | None]) -> None:
+    """The ACCOUNTS postpaid accounts the CDRs name (acct-000 …), on `plans` in turn."""
     engine = make_engine(settings.sqlalchemy_url)
     try:
         with engine.begin() as conn:
             for number in range(ACCOUNTS):
-                values = {"account_id": f"acct-{number:03d}", "name": f"Customer {number}", "currency": "USD", "type": "postpaid", "credit_limit": 0}
+                values = {"account_id": f"acct-{number:03d}", "name": f"Customer {number}", "currency": "USD", "type": "postpaid", "credit_limit": 0,
+                          "rate_plan_id": plans[number % len(plans)]}
                 accounts.create(conn, org_id, values, utcnow())
     finally:
         engine.dispose()
+
+
+def open_plans(settings: Settings, org_id: int, prefixes: list[str]) -> list[int | None]:
+    """Two plans besides the default one: peak and off-peak rates in Europe/London, and a deck
+    that changes mid-month. Their ids, the default plan's as None."""
+    week = [{"period": "peak", "days": list(DAYS[:5]), "start": "08:00", "end": "20:00"},
+            {"period": "offpeak", "days": list(DAYS[:5]), "start": "00:00", "end": "08:00"},
+            {"period": "offpeak", "days": list(DAYS[:5]), "start": "20:00", "end": "24:00"},
+            {"period": "offpeak", "days": list(DAYS[5:]), "start": "00:00", "end": "24:00"}]
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with engine.begin() as conn:
+            periods = rate_plans.create(conn, org_id, {"name": "Peak", "currency": "USD", "kind": "sell", "timezone": "Europe/London", "periods": week}, utcnow())
+            load_deck(conn, org_id, deck_rows(prefixes, seed=3), periods, "peak")
+            load_deck(conn, org_id, deck_rows(prefixes, seed=4), periods, "offpeak")
+            dated = rate_plans.create(conn, org_id, {"name": "Dated", "currency": "USD", "kind": "sell", "timezone": "UTC", "periods": []}, utcnow())
+            load_deck(conn, org_id, deck_rows(prefixes, seed=5), dated)
+            call_rates.load(conn, org_id, [dict(zip(DECK_COLUMNS, row), description=None) for row in deck_rows(prefixes, seed=6)], False, utcnow(),
+                            dated, datetime(2024, 5, 15, tzinfo=UTC))
+    finally:
+        engine.dispose()
+    return [None, periods, dated]
 
 
 def charged(settings: Settings, org_id: int) -> tuple[int, int]:
@@ -266,6 +297,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (trunkline serve --workers)")
     parser.add_argument("--clients", type=int, help="concurrent clients [default: 2 per worker]")
     parser.add_argument("--accounts", action="store_true", help="charge every call to one of 100 accounts")
+    parser.add_argument("--plans", action="store_true", help="and price the accounts by three plans in turn (periods, dates)")
     args = parser.parse_args()
     args.clients = args.clients or 2 * args.workers
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup on kill too
@@ -282,8 +314,8 @@ def main() -> int:
     with database(args.postgres) as settings:
         started = time.perf_counter()
         token, org_id = setup(settings, prefixes)
-        if args.accounts:
-            open_accounts(settings, org_id)
+        if args.accounts or args.plans:
+            open_accounts(settings, org_id, open_plans(settings, org_id, prefixes) if args.plans else [None])
         print(f"deck: {args.prefixes:,} prefixes loaded into {backend} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         auth = {"Authorization": f"Bearer {token}"}
         env = server_env(settings)
@@ -305,6 +337,7 @@ def main() -> int:
     if rows != expected or totals != expected or reported != cdrs:
         print(f"STORED COUNT WRONG: {rows:,} rows, {totals:,} in totals, {reported:,} reported stored; expected {expected:,}")
         return 1
+    args.accounts = args.accounts or args.plans
     if args.accounts and taken != cost:
         print(f"CHARGES WRONG: {taken:,} units taken from the accounts, the calls cost {cost:,}")
         return 1
@@ -314,6 +347,8 @@ def main() -> int:
     print(f"{'bare Starlette route (reads the body)':<44} {floor_seconds:>8.2f} {floor:>10,.0f} {1:>6.2f}")
     print(f"{'POST /api/calls (rated and stored)':<44} {seconds:>8.2f} {rate:>10,.0f} {rate / floor:>6.2f}")
     print(f"verified: {rows:,} calls stored (and in daily totals), {unrated:,} of the measured ones unrated")
+    if args.plans:
+        print("accounts priced by three plans in turn: the default plan, peak/off-peak (Europe/London), a deck changing on 2024-05-15")
     if args.accounts:
         print(f"verified: {ACCOUNTS} accounts charged {from_units(cost):,} in all, the calls' cost to the unit")
     where = " (not counting PostgreSQL's own processes)" if args.postgres else ""

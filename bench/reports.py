@@ -69,7 +69,7 @@ def store_calls(settings, org_id: int, prefixes: list[str], count: int, batch: i
         for index, body in enumerate(ingest_bench.batches(prefixes, count // batch, batch)):
             records, _ = parsing.parse(body, "application/json")
             with engine.begin() as conn:
-                ingest(conn, org_id, records, decks.get(conn, org_id), utcnow())
+                ingest(conn, org_id, records, decks, utcnow())
             print(f"\r  {(index + 1) * batch:,} calls stored", end="", file=sys.stderr)
         print(file=sys.stderr)
     finally:

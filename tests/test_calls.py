@@ -88,7 +88,7 @@ def test_call_stored_by_another_writer_between_planning_and_writing_is_a_duplica
         if not raced:
             raced.append(True)
             with engine.begin() as other:
-                ingest.ingest(other, org_id, [CallIn(**cdr("r2"))], DeckCache().get(other, org_id), utcnow())
+                ingest.ingest(other, org_id, [CallIn(**cdr("r2"))], DeckCache(), utcnow())
         return result
 
     monkeypatch.setattr(ingest, "plan", plan_then_race)

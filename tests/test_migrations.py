@@ -2,6 +2,7 @@
 the ones that move data keep it."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -12,8 +13,9 @@ from sqlalchemy import select, text
 
 from tests.harness import POSTGRES_URL, fresh_postgres_database, require_service
 from trunkline.call_rates import quote
+from trunkline.call_rates.deck_cache import DeckCache
 from trunkline.db.engine import MIGRATIONS, make_engine, migrate
-from trunkline.db.tables import calls, metadata
+from trunkline.db.tables import EVER, call_rates, calls, metadata
 from trunkline.kit.config import Settings
 from trunkline.rating import Rate, price
 
@@ -129,4 +131,30 @@ def test_0009_keeps_stored_calls_billed_and_endpoints_reading_utc(backend, tmp_p
     with engine.connect() as conn:
         assert conn.execute(text("SELECT call_id FROM calls")).scalars().all() == ["c1"]
         assert "billed" not in {column for column in conn.execute(text("SELECT * FROM calls")).keys()}
+    engine.dispose()
+
+
+@BACKENDS
+def test_0013_moves_every_deck_to_its_organizations_default_plan(backend, tmp_path, worker_id):
+    """Each organization gets a default plan whose id is its own, its rates move there in force
+    from the beginning in every period, and its decks price as before; going back keeps the
+    default plans' rates in force."""
+    engine = empty_database(backend, tmp_path, f"{worker_id}_m0013")
+    _to(engine, "0012")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organizations (id, name, is_operator, created_at, deck_version) VALUES (1, 'o', false, '2024-01-01 00:00:00+00', 0)"))
+        conn.execute(text(
+            "INSERT INTO call_rates (id, org_id, prefix, type, free_seconds, grace_period, interval_1, interval_n, connect_fee, "
+            "postcall_surcharge, price_1, price_n, created_at, updated_at) "
+            "VALUES (7, 1, '44', 'LOCAL', 0, 0, 60, 6, 0, 0, 1200, 1200, '2024-01-01 00:00:00+00', '2024-01-01 00:00:00+00')"
+        ))
+    _to(engine, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, org_id, name, currency, kind, timezone FROM rate_plans")).one() == (1, 1, "Default", "USD", "sell", "UTC")
+        assert conn.execute(select(call_rates.c.plan_id, call_rates.c.period, call_rates.c.effective_from, call_rates.c.effective_to)).one() == (1, "", EVER, None)
+        deck = DeckCache().get(conn, 1)
+        assert deck.plan.timeless and deck.match("4420", datetime(2026, 1, 1, tzinfo=UTC)).id == 7
+    _to(engine, "0012", down=True)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, prefix FROM call_rates")).all() == [(7, "44")]
     engine.dispose()

@@ -30,6 +30,7 @@ from trunkline.kit.routing import API, mount
 from trunkline.products import endpoints as products
 from trunkline.pushes import endpoints as pushes
 from trunkline.pushes import quarantine
+from trunkline.rate_plans import endpoints as rate_plans
 from trunkline.reports import endpoints as reports
 from trunkline.request_log import endpoints as request_log
 from trunkline.request_log.repository import RequestLogWriter
@@ -39,7 +40,7 @@ from trunkline.voice.dispatcher import Dispatcher, make_dialer
 from trunkline.workers.leases import WorkerLease
 
 # Each route module exports its `router` and the scope resources it guards (`SCOPES`).
-ROUTE_MODULES = (auth, organizations, users, tokens, request_log, call_rates, calls, accounts, reports, switch_endpoints, pushes, quarantine, products, voice)
+ROUTE_MODULES = (auth, organizations, users, tokens, request_log, rate_plans, call_rates, calls, accounts, reports, switch_endpoints, pushes, quarantine, products, voice)
 ROUTERS = tuple(module.router for module in ROUTE_MODULES)
 
 

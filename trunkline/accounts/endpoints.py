@@ -7,8 +7,10 @@ know), on every route here.
 from typing import Annotated
 
 from fastapi import Path, Query, Request
+from pydantic import AwareDatetime
 
 from trunkline.accounts import repository as store
+from trunkline.accounts import service
 from trunkline.accounts.authorize import authorize
 from trunkline.accounts.schemas import (
     FIELDS,
@@ -45,6 +47,10 @@ CODE = "code:"
 AccountRef = Annotated[str, Path(description="The account's id, or code:<account_id> (its code, URL-encoded)")]
 
 
+def _plan_of(account) -> int | None:
+    return account.rate_plan_id
+
+
 def _find(conn, org_id: int, id: str, read=store.find):
     """The account named by `id` (its id, or code:<account_id>), as `read` finds it; 404 otherwise."""
     if id.startswith(CODE):
@@ -72,7 +78,7 @@ def list_accounts(request: Request, params: ListQuery, db: Database, who: Reader
 )
 def create_account(body: AccountCreate, db: Database, who: Annotated[Principal, caller("accounts.create")]):
     with db.begin() as conn:
-        account_ref = store.create(conn, who.org_id, body.model_dump(), utcnow())
+        account_ref = service.create(conn, who.org_id, body.model_dump(), utcnow())
         return saved(present(store.find(conn, who.org_id, account_ref)))
 
 
@@ -84,11 +90,11 @@ def get_account(id: AccountRef, db: Database, who: Reader):
 
 
 def update_account(id: AccountRef, body: AccountUpdate, db: Database, who: Updater):
-    values = changes(body)
+    values = changes(body, nullable=frozenset({"rate_plan_id"}))
     with db.begin() as conn:
-        account_ref = _find(conn, who.org_id, id).id
-        store.change(conn, who.org_id, account_ref, values, utcnow())
-        return saved(present(store.find(conn, who.org_id, account_ref)))
+        account = _find(conn, who.org_id, id)
+        service.change(conn, who.org_id, account, values, utcnow())
+        return saved(present(store.find(conn, who.org_id, account.id)))
 
 
 update_routes(
@@ -164,11 +170,14 @@ async def authorize_call(
     db: Database,
     who: Reader,
     number: Annotated[str, Query(min_length=1, max_length=64, description="Dialled number")],
+    at: Annotated[AwareDatetime | None, Query(description="When the call starts (default: now): the rates in force then, in its period")] = None,
 ):
-    deck, row = await current_deck(db, request.app.state.decks, who.org_id, lambda conn: _find(conn, who.org_id, id, store.spendable))
+    deck, row = await current_deck(
+        db, request.app.state.decks, who.org_id, also=lambda conn: _find(conn, who.org_id, id, store.spendable), plan_of=_plan_of
+    )
     available = available_units(row)
     return done(
-        **authorize(deck, number, available),
+        **authorize(deck, number, available, at or utcnow()),
         account_id=row.account_id,
         currency=row.currency,
         balance=from_units(row.balance),

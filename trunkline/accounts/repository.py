@@ -76,8 +76,8 @@ def find(conn: Connection, org_id: int, account_ref: int | None = None, code: st
     return conn.execute(_BY_CODE, {"org_id": org_id, "code": code}).first()
 
 
-Spendable = namedtuple("Spendable", "id account_id currency type balance credit_limit")
-_SPENDABLE = "SELECT id, account_id, currency, type, balance, credit_limit FROM accounts WHERE org_id = ? AND "
+Spendable = namedtuple("Spendable", "id account_id currency type balance credit_limit rate_plan_id")
+_SPENDABLE = "SELECT id, account_id, currency, type, balance, credit_limit, rate_plan_id FROM accounts WHERE org_id = ? AND "
 
 
 def spendable(conn: Connection, org_id: int, account_ref: int | None = None, code: str | None = None) -> Spendable | None:
@@ -113,9 +113,17 @@ def remove(conn: Connection, org_id: int, account_ref: int) -> None:
     conn.execute(delete(table).where(c.id == account_ref, c.org_id == org_id))
 
 
-def refs(conn: Connection, org_id: int, codes: set[str]) -> dict[str, int]:
-    """The organization's accounts among `codes`, as {account_id: row id}, in one statement."""
-    return dict(among(conn, table, org_id, "account_id", codes, "account_id", "id"))
+def refs(conn: Connection, org_id: int, codes: set[str]) -> dict[str, tuple[int, int | None]]:
+    """The organization's accounts among `codes`, as {account_id: (row id, rate plan id)}, in one
+    statement (a plan id of None: the organization's default plan)."""
+    return {code: (ref, plan) for code, ref, plan in among(conn, table, org_id, "account_id", codes, "account_id", "id", "rate_plan_id")}
+
+
+def plans_of(conn: Connection, org_id: int, refs: set[int]) -> dict[int, int | None]:
+    """The rate plan of each of the organization's accounts among the row ids `refs` (None: the default plan)."""
+    if not refs:
+        return {}
+    return dict(conn.execute(select(c.id, c.rate_plan_id).where(c.org_id == org_id, c.id.in_(refs))).all())
 
 
 _NOW = bindparam("now", type_=UTCDateTime())

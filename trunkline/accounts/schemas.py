@@ -18,7 +18,7 @@ from trunkline.call_rates.schemas import MAX_MONEY, MatchedRate, Money, five_pla
 from trunkline.db.tables import account_transactions as ledger
 from trunkline.db.tables import accounts as table
 from trunkline.kit import ids, query
-from trunkline.kit.schema import ApiId, Input, MoneyOut, Output, SignedMoneyIn
+from trunkline.kit.schema import ApiId, Currency, Input, MoneyOut, Output, SignedMoneyIn
 from trunkline.rating.money import from_units
 
 DEFAULT_CURRENCY = "USD"
@@ -52,7 +52,6 @@ Code = Annotated[
     ),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code, e.g. USD, EUR", examples=["USD"])]
 CreditLimit = Annotated[Money, Field(description="How far a postpaid account may go below zero; prepaid accounts ignore it")]
 Amount = Annotated[
     SignedMoneyIn,
@@ -71,6 +70,7 @@ class AccountCreate(Input):
     currency: Currency = DEFAULT_CURRENCY
     type: AccountType = AccountType.prepaid
     credit_limit: CreditLimit = Field(default=Decimal(0), json_schema_extra={"default": 0})
+    rate_plan_id: ApiId | None = Field(None, description="The sell plan pricing its calls, in its currency; null: the organization's default plan")
 
 
 class AccountUpdate(Input):
@@ -81,6 +81,7 @@ class AccountUpdate(Input):
     currency: Currency | None = None
     type: AccountType | None = None
     credit_limit: CreditLimit | None = None
+    rate_plan_id: ApiId | None = Field(None, description="The sell plan pricing its calls, in its currency; null: the organization's default plan")
 
 
 class Account(Output):
@@ -92,6 +93,7 @@ class Account(Output):
     balance: MoneyOut = Field(description="Negative: owed")
     credit_limit: MoneyOut
     available: MoneyOut = Field(description="What calls may still spend: balance, plus credit_limit when postpaid")
+    rate_plan_id: ApiId | None = Field(description="The plan pricing its calls; null: the organization's default plan")
     created_at: datetime
     updated_at: datetime = Field(description="Last change of any field, the balance included")
 
@@ -161,6 +163,7 @@ def present(row) -> dict:
         "balance": from_units(row.balance),
         "credit_limit": from_units(row.credit_limit),
         "available": from_units(available_units(row)),
+        "rate_plan_id": ids.encode(row.rate_plan_id) if row.rate_plan_id else None,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
@@ -191,6 +194,7 @@ FIELDS = query.Fields(
         # what a call may spend: the balance, plus the credit limit when postpaid
         "available": query.Field(case((c.type == AccountType.postpaid.value, c.balance + c.credit_limit), else_=c.balance), "money"),
         "credit_limit": query.Field(c.credit_limit, "money"),
+        "rate_plan_id": query.Field(c.rate_plan_id, "id"),
         "created_at": query.Field(c.created_at, "datetime"),
         "updated_at": query.Field(c.updated_at, "datetime"),
     },

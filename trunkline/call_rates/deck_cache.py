@@ -1,18 +1,21 @@
-"""Each organization's deck, priced and cached: built once, rebuilt only when the deck changes.
+"""Each rate plan's deck, priced and cached: built once, rebuilt only when the organization's
+rates or plans change.
 
-Every call-rate write bumps the organization's `deck_version` in the writing transaction, so a
-reader compares one integer to know whether its cached deck is current.
+Every call-rate and rate-plan write bumps the organization's `deck_version` in the writing
+transaction, so a reader compares one integer to know whether its cached deck is current.
 """
 
 import operator
 import threading
+from datetime import datetime
 
 import msgspec
 from sqlalchemy import Connection, select
 
 from trunkline.call_rates.repository import deck_version
-from trunkline.db.tables import call_rates
-from trunkline.rating import BulkRater, Deck, Rate
+from trunkline.db.tables import EVER, call_rates
+from trunkline.rate_plans import service as plans
+from trunkline.rating import ALWAYS_FROM, ALWAYS_TO, PlanDeck, PlanRater, Rate, Rated, Unrated, Version, epoch_us
 
 RATE_FIELDS = tuple(Rate.__dataclass_fields__)
 # A call's `breakdown` column: the rate's pricing terms as a JSON array in this order. The
@@ -22,25 +25,39 @@ TERMS = tuple(name for name in RATE_FIELDS if name not in ("id", "prefix", "type
 _encode = msgspec.json.Encoder().encode
 
 
-class PricedDeck(Deck):
-    """A deck with what batch pricing needs, made on first use: its `BulkRater` and
-    each rate's terms as JSON text (the `breakdown` column)."""
+class PricedDeck:
+    """A plan's deck with what batch pricing needs, made on first use: its `PlanRater` and each
+    rate's terms as JSON text (the `breakdown` column)."""
 
-    __slots__ = ("_rater", "_terms", "_lock")
+    __slots__ = ("_lock", "_rater", "_terms", "plan", "plan_id")
 
-    def __init__(self, rates) -> None:
-        super().__init__(rates)
-        self._rater: BulkRater | None = None
+    def __init__(self, plan_id: int, plan: PlanDeck) -> None:
+        self.plan_id = plan_id
+        self.plan = plan
+        self._rater: PlanRater | None = None
         self._terms: dict[int, str] = {}
         self._lock = threading.Lock()
 
     @property
-    def rater(self) -> BulkRater:
+    def rates(self) -> tuple[Rate, ...]:
+        return self.plan.rates
+
+    @property
+    def rater(self) -> PlanRater:
         if self._rater is None:
             with self._lock:
                 if self._rater is None:
-                    self._rater = BulkRater(self)
+                    self._rater = PlanRater(self.plan)
         return self._rater
+
+    def period(self, moment: datetime) -> str:
+        return self.plan.schedule.period_at(moment)
+
+    def match(self, number: str, moment: datetime) -> Rate | None:
+        return self.plan.match(number, moment)
+
+    def rate_call(self, number: str, billsec: int, moment: datetime) -> Rated | Unrated:
+        return self.plan.rate_call(number, billsec, moment)
 
     def terms_json(self, index: int) -> str:
         text = self._terms.get(index)
@@ -49,32 +66,45 @@ class PricedDeck(Deck):
         return text
 
 
+def _version(period: str, start: datetime, end: datetime | None) -> Version:
+    return Version(period, ALWAYS_FROM if start == EVER else epoch_us(start), ALWAYS_TO if end is None else epoch_us(end))
+
+
 class DeckCache:
-    """Each organization's deck, built once and rebuilt only when the deck changes."""
+    """Each plan's deck, built once and rebuilt only when its organization's deck changes."""
 
     def __init__(self) -> None:
-        self._decks: dict[int, tuple[int, PricedDeck]] = {}
+        self._decks: dict[tuple[int, int], tuple[int, PricedDeck]] = {}
         self._lock = threading.Lock()
 
-    def get(self, conn: Connection, org_id: int) -> PricedDeck:
-        """The deck as of `conn`'s view, built from its rows when the cached one is stale."""
-        version, deck = self.current(conn, org_id)
+    def get(self, conn: Connection, org_id: int, plan_id: int | None = None) -> PricedDeck:
+        """The plan's deck (default: the organization's default plan) as of `conn`'s view, built
+        from its rows when the cached one is stale."""
+        plan_id = org_id if plan_id is None else plan_id
+        version, deck = self.current(conn, org_id, plan_id)
         if deck is not None:
             return deck
         with self._lock:
-            cached = self._decks.get(org_id)
+            cached = self._decks.get((org_id, plan_id))
             if cached and cached[0] == version:  # built by the request this one waited for
                 return cached[1]
-            rows = conn.execute(select(*(call_rates.c[name] for name in RATE_FIELDS)).where(call_rates.c.org_id == org_id)).all()
-            deck = PricedDeck(Rate(*row) for row in rows)
-            self._decks[org_id] = (version, deck)
+            row = plans.find(conn, org_id, plan_id)
+            c = call_rates.c
+            columns = (*(c[name] for name in RATE_FIELDS), c.period, c.effective_from, c.effective_to)
+            rates, versions = [], []
+            for found in conn.execute(select(*columns).where(c.plan_id == plan_id, c.org_id == org_id)):
+                rates.append(Rate(*found[: len(RATE_FIELDS)]))
+                versions.append(_version(*found[len(RATE_FIELDS) :]))
+            deck = PricedDeck(plan_id, PlanDeck(rates, versions, plans.schedule(row)))
+            self._decks[(org_id, plan_id)] = (version, deck)
         return deck
 
-    def current(self, conn: Connection, org_id: int) -> tuple[int, PricedDeck | None]:
-        """The deck version as of `conn`'s view (every call-rate write bumps it), and the cached
-        deck when it is of that version (None: `get` must build it)."""
+    def current(self, conn: Connection, org_id: int, plan_id: int | None = None) -> tuple[int, PricedDeck | None]:
+        """The deck version as of `conn`'s view (every call-rate and plan write bumps it), and the
+        cached deck of the plan when it is of that version (None: `get` must build it)."""
+        plan_id = org_id if plan_id is None else plan_id
         version = deck_version(conn, org_id)
-        cached = self._decks.get(org_id)
+        cached = self._decks.get((org_id, plan_id))
         return version, cached[1] if cached and cached[0] == version else None
 
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from trunkline.call_rates.repository import to_row
 from trunkline.call_rates.schemas import CSV_COLUMNS, INT32, MONEY_FIELDS, CallRateCreate, RateType
+from trunkline.db.tables import EVER
 from trunkline.kit.csvout import stream_csv
 from trunkline.kit.errors import MAX_LISTED, problems, some
 from trunkline.rating.money import PLACES, SCALE, from_units
@@ -27,7 +28,8 @@ from trunkline.rating.money import PLACES, SCALE, from_units
 # Columns a deck file may leave out: each is 0 for every row (no free seconds, no grace period,
 # no connect fee, no surcharge), as most carriers' price lists have none of them.
 ZERO_BY_DEFAULT = {"free_seconds": "0", "grace_period": "0", "connect_fee": "0", "postcall_surcharge": "0"}
-REQUIRED = tuple(name for name, info in CallRateCreate.model_fields.items() if info.is_required())
+_FIELDS = {name: info for name, info in CallRateCreate.model_fields.items() if name in CSV_COLUMNS}  # a file names its plan elsewhere
+REQUIRED = tuple(name for name, info in _FIELDS.items() if info.is_required())
 REQUIRED_COLUMNS = tuple(name for name in REQUIRED if name not in ZERO_BY_DEFAULT)
 
 # Validating 300,000 rows one by one through the model takes most of an import, so
@@ -41,10 +43,9 @@ CHUNK = 10_000
 _NOT_PLAIN = object()
 _MONEY = re.compile(r"([0-9]{1,9})(?:\.([0-9]{1,5}))?")
 _TYPES = frozenset(RateType)
-_DEFAULTS = to_row(
-    {name: info.get_default() for name, info in CallRateCreate.model_fields.items() if not info.is_required()}
-)
-_TEMPLATE = {name: None for name in CallRateCreate.model_fields} | _DEFAULTS
+_PERIOD = re.compile(r"[a-z0-9_-]{1,32}")
+_DEFAULTS = to_row({name: info.get_default() for name, info in _FIELDS.items() if not info.is_required()})
+_TEMPLATE = {name: None for name in _FIELDS} | _DEFAULTS
 
 
 def _whole(low: int) -> Callable[[str], Any]:
@@ -73,6 +74,8 @@ _PLAIN: dict[str, Callable[[str], Any]] = {
     "interval_n": _whole(1),
     **{name: _money for name in MONEY_FIELDS},
     "description": lambda cell: cell if len(cell) <= 1024 and cell == cell.strip() and "\x00" not in cell else _NOT_PLAIN,
+    "period": lambda cell: cell if _PERIOD.fullmatch(cell) else _NOT_PLAIN,
+    "effective_from": lambda cell: _NOT_PLAIN,  # a time: the model reads it
 }
 assert _PLAIN.keys() == set(CSV_COLUMNS), "every deck column needs a plain parser"
 
@@ -128,6 +131,10 @@ def _plain_column(name: str, column: tuple[str, ...]) -> list[Any] | None:
         return list(map(int, map(methodcaller("scaleb", PLACES), map(Decimal, column))))
     if name == "type":
         return [cell or _DEFAULTS["type"] for cell in column] if _TYPES.issuperset(set(column) - {""}) else None
+    if name == "period":
+        return [cell or None for cell in column] if all(_PERIOD.fullmatch(cell) for cell in column if cell) else None
+    if name == "effective_from":
+        return [None] * len(column) if not any(column) else None
     if name == "description":
         if list(map(str.strip, column)) != list(column) or max(map(len, column)) > 1024 or "\x00" in "".join(column):
             return None
@@ -149,16 +156,16 @@ def _plain_chunk(header: list[str], chunk: list[tuple[int, list[str]]], first_li
         return None
     columns = dict(zip(header, zip(*table)))
     values = {}
-    for name in CallRateCreate.model_fields:
+    for name in _FIELDS:
         column = columns.get(name)
         parsed = [_DEFAULTS[name]] * len(table) if column is None and name in _DEFAULTS else column and _plain_column(name, column)
         if parsed is None:
             return None
         values[name] = parsed
-    prefixes = values["prefix"]
-    if len(set(prefixes)) != len(prefixes) or not first_line.keys().isdisjoint(prefixes):
+    keys = list(zip(values["prefix"], values["period"], values["effective_from"]))
+    if len(set(keys)) != len(keys) or not first_line.keys().isdisjoint(keys):
         return None
-    first_line.update(zip(prefixes, lines))
+    first_line.update(zip(keys, lines))
     return list(map(dict, map(zip, repeat(list(values)), zip(*values.values()))))
 
 
@@ -246,13 +253,18 @@ def _read_chunk(header: list[str], chunk: list[tuple[int, list[str]]], first_lin
                 for problem in problems(exc):
                     result.fail(RowError(line, problem["name"], problem["reason"]))
                 continue
-            row = to_row(rate.model_dump())
-        prefix = row["prefix"]
-        if prefix in first_line:
-            result.fail(RowError(line, "prefix", f"duplicate prefix {prefix} (first on line {first_line[prefix]})"))
+            row = to_row(rate.model_dump(exclude={"rate_plan_id"}))
+        key = (row["prefix"], row.get("period") or None, row.get("effective_from"))
+        if key in first_line:
+            result.fail(RowError(line, "prefix", f"duplicate prefix {_named(key)} (first on line {first_line[key]})"))
             continue
-        first_line[prefix] = line
+        first_line[key] = line
         result.rows.append(row)
+
+
+def _named(key: tuple) -> str:
+    prefix, period, start = key
+    return prefix + (f" in period {period}" if period else "") + (f" from {start.isoformat()}" if start else "")
 
 
 def read_file(handle: IO[bytes]) -> DeckRead:
@@ -268,7 +280,13 @@ def read_file(handle: IO[bytes]) -> DeckRead:
 
 def write(rows: Iterable[Any]) -> Iterator[str]:
     """CSV text, in chunks, for stored rate rows (money rendered with five places)."""
-    return stream_csv(
-        CSV_COLUMNS,
-        ([from_units(getattr(row, name)) if name in MONEY_FIELDS else getattr(row, name) for name in CSV_COLUMNS] for row in rows),
-    )
+    return stream_csv(CSV_COLUMNS, ([_cell(row, name) for name in CSV_COLUMNS] for row in rows))
+
+
+def _cell(row: Any, name: str) -> Any:
+    value = getattr(row, name)
+    if name in MONEY_FIELDS:
+        return from_units(value)
+    if name == "effective_from":
+        return None if value == EVER else value.isoformat()
+    return value or None if name == "period" else value

@@ -1,18 +1,22 @@
 """How a priced call is shown: the quote for a number, a rate and an itemised breakdown,
 with API ids and money as Decimal."""
 
+from datetime import datetime
 from typing import Any
 
-from trunkline.call_rates.deck_cache import RATE_FIELDS
+from trunkline.call_rates.deck_cache import RATE_FIELDS, PricedDeck
 from trunkline.kit import ids
-from trunkline.rating import Breakdown, Deck, Rate, Unrated, normalize_number, price, rate_call
+from trunkline.rating import Breakdown, Rate, Unrated, normalize_number, price
 from trunkline.rating.money import from_units
 
 
-def quote(deck: Deck, number: str, billsec: int) -> dict[str, Any]:
-    """The answer to "what would this call cost", itemised, or why it cannot be priced."""
-    result = rate_call(deck, number, billsec)
-    base = {"number": number, "normalized": normalize_number(number), "duration": billsec}
+def quote(deck: PricedDeck, number: str, billsec: int, at: datetime) -> dict[str, Any]:
+    """The answer to "what would this call, started `at`, cost", itemised, or why it cannot be priced."""
+    result = deck.rate_call(number, billsec, at)
+    base = {
+        "number": number, "normalized": normalize_number(number), "duration": billsec, "at": at,
+        "rate_plan_id": ids.encode(deck.plan_id), "period": deck.period(at) or None,
+    }
     if isinstance(result, Unrated):
         return {**base, "status": "unrated", "unrated_reason": result.reason, "cost": None, "rate": None, "breakdown": None}
     return {

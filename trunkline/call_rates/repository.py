@@ -1,4 +1,4 @@
-"""Call-rate rows: one deck per organization, prefix unique within it."""
+"""Call-rate rows: each plan's versions of its prefixes, per period (see `versions`)."""
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -6,25 +6,21 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from trunkline.call_rates import versions
 from trunkline.call_rates.schemas import MONEY_FIELDS
+from trunkline.db.tables import EVER
 from trunkline.db.tables import call_rates as table
-from trunkline.db.tables import organizations
 from trunkline.kit import ids
-from trunkline.kit.failures import Conflict
+from trunkline.kit.clock import utcnow
 from trunkline.kit.listing import Counts
 from trunkline.kit.lookup import driver_rows
+from trunkline.rate_plans.repository import rates_changed
+from trunkline.rating import ALL_PERIODS
 from trunkline.rating.money import to_units
 
 c = table.c
-
-
-def deck_changed(conn: Connection, org_id: int) -> None:
-    """Bump the organization's deck_version, in the writing transaction (see deck_cache.DeckCache)."""
-    version = organizations.c.deck_version
-    conn.execute(update(organizations).where(organizations.c.id == org_id).values(deck_version=version + 1))
 
 
 def deck_version(conn: Connection, org_id: int) -> int:
@@ -36,78 +32,126 @@ def deck_version(conn: Connection, org_id: int) -> int:
 COUNTS = Counts(deck_version)  # list totals, per deck version (see kit.listing.Counts)
 
 
-class DuplicatePrefix(Conflict):
-    """The organization's deck already has this prefix."""
-
-    def __init__(self, prefix: str | None) -> None:
-        super().__init__(f"A call rate with prefix {prefix} already exists in this deck", code="DUPLICATE_PREFIX")
-
-
 def to_row(values: dict[str, Any]) -> dict[str, Any]:
-    """API values (Decimal money, enum type) as column values (integer units, text)."""
+    """API values (Decimal money, enum type, null period) as column values (integer units, text)."""
     row = dict(values)
     for name in MONEY_FIELDS:
         if row.get(name) is not None:
             row[name] = to_units(row[name])
     if row.get("type") is not None:
         row["type"] = str(row["type"])
+    if "period" in row:
+        row["period"] = row["period"] or ALL_PERIODS
     return row
 
 
-def create(conn: Connection, org_id: int, values: dict[str, Any], now: datetime) -> int:
+def create(conn: Connection, org_id: int, plan_id: int, values: dict[str, Any], now: datetime) -> int:
+    """A new rate, in force from `effective_from` (EVER when None) until the prefix's next
+    version in its period; the version before it ends where it starts."""
+    rates_changed(conn, org_id)  # first: the organization's row lock orders its rate writes
+    row = to_row(values)
+    row.pop("rate_plan_id", None)
+    row["effective_from"] = row.get("effective_from") or EVER
+    line = versions.Line(_line(conn, plan_id, row["prefix"], row["period"]))
+    clash = line.at(row["effective_from"])
+    if clash is not None:
+        raise versions.clash(row, ids.encode(clash))
     rate_id = ids.new_id()
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(table).values(id=rate_id, org_id=org_id, created_at=now, updated_at=now, **to_row(values)))
-    except IntegrityError:
-        raise DuplicatePrefix(values["prefix"]) from None
-    deck_changed(conn, org_id)
+    ends = line.insert(rate_id, row["effective_from"])
+    conn.execute(insert(table).values(id=rate_id, org_id=org_id, plan_id=plan_id, created_at=now, updated_at=now, **row))
+    _set_ends(conn, ends)
     return rate_id
 
 
 def change(conn: Connection, org_id: int, rate_id: int, values: dict[str, Any], now: datetime) -> bool:
-    try:
-        with conn.begin_nested():
-            result = conn.execute(
-                update(table).where(c.id == rate_id, c.org_id == org_id).values(updated_at=now, **to_row(values))
-            )
-    except IntegrityError:
-        raise DuplicatePrefix(values.get("prefix")) from None
-    deck_changed(conn, org_id)
-    return result.rowcount == 1
+    """Change a rate in place (a correction: calls re-rated from now on see it). A new prefix,
+    period or start moves it: the versions it leaves and joins are chained again."""
+    rates_changed(conn, org_id)
+    old = conn.execute(select(table).where(c.id == rate_id, c.org_id == org_id)).first()
+    if old is None:
+        return False
+    row = to_row(values)
+    if "effective_from" in row:
+        row["effective_from"] = row["effective_from"] or EVER
+    moved = {name: row.get(name, getattr(old, name)) for name in ("prefix", "period", "effective_from")}
+    if moved != {name: getattr(old, name) for name in moved}:
+        _set_ends(conn, versions.Line(_line(conn, old.plan_id, old.prefix, old.period)).remove(rate_id))
+        line = versions.Line(_line(conn, old.plan_id, moved["prefix"], moved["period"]))
+        clash = line.at(moved["effective_from"])
+        if clash is not None:
+            raise versions.clash(moved, ids.encode(clash))
+        row["effective_to"] = None
+        conn.execute(update(table).where(c.id == rate_id).values(updated_at=now, **row))
+        _set_ends(conn, line.insert(rate_id, moved["effective_from"]))
+    else:
+        conn.execute(update(table).where(c.id == rate_id).values(updated_at=now, **row))
+    return True
 
 
 def remove(conn: Connection, org_id: int, rate_id: int) -> bool:
-    deck_changed(conn, org_id)
-    return conn.execute(delete(table).where(c.id == rate_id, c.org_id == org_id)).rowcount == 1
+    """Delete a rate; the version before it runs on to where it ended."""
+    rates_changed(conn, org_id)
+    old = conn.execute(select(c.plan_id, c.prefix, c.period).where(c.id == rate_id, c.org_id == org_id)).first()
+    if old is None:
+        return False
+    _set_ends(conn, versions.Line(_line(conn, old.plan_id, old.prefix, old.period)).remove(rate_id))
+    conn.execute(delete(table).where(c.id == rate_id))
+    return True
 
 
-def existing_prefixes(conn: Connection, org_id: int) -> dict[str, int]:
-    return dict(conn.execute(select(c.prefix, c.id).where(c.org_id == org_id)).all())
+def find(conn: Connection, org_id: int, rate_id: int):
+    return conn.execute(select(table).where(c.id == rate_id, c.org_id == org_id)).first()
 
 
-def load(conn: Connection, org_id: int, rows: list[dict[str, Any]], replace: bool, now: datetime) -> tuple[int, int]:
-    """Write a validated deck in the caller's transaction: (inserted, updated).
+def _line(conn: Connection, plan_id: int, prefix: str, period: str) -> list[tuple]:
+    return conn.execute(
+        select(c.effective_from, c.effective_to, c.id).where(c.plan_id == plan_id, c.prefix == prefix, c.period == period)
+    ).all()
 
-    `replace` swaps the whole deck; otherwise rows upsert by prefix. Decks run to
-    hundreds of thousands of rows, so rows go to the driver as plain tuples: with
-    per-row parameter processing SQLAlchemy would take most of the import's time.
+
+def _set_ends(conn: Connection, ends: dict[int, datetime | None]) -> None:
+    if ends:
+        conn.execute(update(table).where(c.id == bindparam("rate")).values(effective_to=bindparam("end")), [{"rate": k, "end": v} for k, v in ends.items()])
+
+
+def load(
+    conn: Connection, org_id: int, rows: list[dict[str, Any]], replace: bool, now: datetime, plan_id: int | None = None, start: datetime | None = None
+) -> tuple[int, int]:
+    """Write a validated deck into a plan (default: the organization's) in the caller's
+    transaction: (inserted, updated).
+
+    A row's version is its prefix, period and start (its effective_from, else `start`, else
+    EVER): a stored version is updated in place, a new one inserted and chained. `replace`
+    without `start` swaps the plan's whole deck, history included; with `start`, it ends there
+    every prefix the list no longer has, and keeps the history. Decks run to hundreds of
+    thousands of rows, so rows go to the driver as plain tuples: with per-row parameter
+    processing SQLAlchemy would take most of the import's time.
     """
-    if replace:
-        conn.execute(delete(table).where(c.org_id == org_id))
-        known: dict[str, int] = {}
+    rates_changed(conn, org_id)
+    plan_id = org_id if plan_id is None else plan_id
+    if replace and start is None:
+        conn.execute(delete(table).where(c.plan_id == plan_id))
+        stored = versions.Plan([])
     else:
-        known = existing_prefixes(conn, org_id)
-    fresh = [row for row in rows if row["prefix"] not in known]
-    changed = [row for row in rows if row["prefix"] in known] if known else []
-    stamp = table.c.updated_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)(now)  # as SQLAlchemy stores it
+        stored = versions.Plan(conn.execute(select(c.prefix, c.period, c.effective_from, c.effective_to, c.id).where(c.plan_id == plan_id)))
+    for row in rows:
+        row["period"] = row.get("period") or ALL_PERIODS
+        row["effective_from"] = row.get("effective_from") or start or EVER
+    fresh_ids = iter(ids.generator.many(len(rows)))
+    fresh, changed = stored.place(rows, fresh_ids)
+    if replace and start is not None:
+        stored.end_absent(start, {(row["prefix"], row["period"]) for row in rows})
+    ends = stored.ends()
+    bind = table.c.updated_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)  # as SQLAlchemy stores a time
     cursor = conn.connection.driver_connection.cursor()
     with _roomy_cache(cursor, conn.dialect.name):
         if fresh:
-            _insert_many(cursor, conn.dialect.name, org_id, fresh, stamp)
+            _insert_many(cursor, conn.dialect.name, org_id, plan_id, fresh, bind)
         if changed:
-            _update_many(cursor, conn.dialect.name, known, changed, stamp)
-    deck_changed(conn, org_id)
+            _update_many(cursor, conn.dialect.name, changed, bind(now))
+        if ends:
+            marker = "%s" if conn.dialect.name == "postgresql" else "?"
+            cursor.executemany(f"UPDATE call_rates SET effective_to = {marker} WHERE id = {marker}", [(bind(end) if end else None, rate) for rate, end in ends.items()])
     return len(fresh), len(changed)
 
 
@@ -125,11 +169,12 @@ def _roomy_cache(cursor: Any, dialect: str) -> Iterator[None]:
         cursor.execute(f"PRAGMA cache_size = {int(size)}")
 
 
-def _insert_many(cursor: Any, dialect: str, org_id: int, rows: list[dict[str, Any]], stamp: Any) -> None:
-    names = list(rows[0])
+def _insert_many(cursor: Any, dialect: str, org_id: int, plan_id: int, rows: list[dict[str, Any]], bind: Any) -> None:
+    names = [name for name in rows[0] if name not in ("id", "effective_from", "effective_to")]
     values = itemgetter(*names)
-    records = [(rate_id, org_id, *values(row), stamp, stamp) for rate_id, row in zip(ids.generator.many(len(rows)), rows)]
-    columns = ", ".join(["id", "org_id", *names, "created_at", "updated_at"])
+    now = bind(utcnow())
+    records = [(row["id"], org_id, plan_id, *values(row), bind(row["effective_from"]), now, now) for row in rows]
+    columns = ", ".join(["id", "org_id", "plan_id", *names, "effective_from", "created_at", "updated_at"])
     if dialect == "postgresql":
         with cursor.copy(f"COPY call_rates ({columns}) FROM STDIN") as copy:
             for record in records:
@@ -138,11 +183,12 @@ def _insert_many(cursor: Any, dialect: str, org_id: int, rows: list[dict[str, An
         cursor.executemany(f"INSERT INTO call_rates ({columns}) VALUES ({', '.join('?' * len(records[0]))})", records)
 
 
-def _update_many(cursor: Any, dialect: str, known: dict[str, int], rows: list[dict[str, Any]], stamp: Any) -> None:
-    # Rows were matched by prefix, so it is left alone: setting it would rewrite its index entry.
-    names = [name for name in rows[0] if name != "prefix"]
+def _update_many(cursor: Any, dialect: str, rows: list[dict[str, Any]], stamp: Any) -> None:
+    # Rows were matched by their version, so prefix, period and start are left alone: setting
+    # them would rewrite their index entries.
+    names = [name for name in rows[0] if name not in ("id", "prefix", "period", "effective_from", "effective_to")]
     values = itemgetter(*names)
-    records = [(*values(row), stamp, known[row["prefix"]]) for row in rows]
+    records = [(*values(row), stamp, row["id"]) for row in rows]
     columns = [*names, "updated_at"]
     if dialect == "postgresql":
         # One UPDATE joined to a COPY-filled scratch table instead of a statement per row.
@@ -158,6 +204,6 @@ def _update_many(cursor: Any, dialect: str, known: dict[str, int], rows: list[di
         cursor.executemany(f"UPDATE call_rates SET {assignments} WHERE id = ?", records)
 
 
-def stream(conn: Connection, org_id: int, where: Iterable = (), order_by: Iterable = (c.prefix,)) -> Iterator:
+def stream(conn: Connection, org_id: int, where: Iterable = (), order_by: Iterable = (c.prefix, c.period, c.effective_from)) -> Iterator:
     """Every matching rate, fetched in chunks (for export)."""
     yield from conn.execute(select(table).where(c.org_id == org_id, *where).order_by(*order_by).execution_options(yield_per=5000))

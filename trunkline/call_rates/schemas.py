@@ -3,13 +3,15 @@
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
+from trunkline.db.tables import EVER
 from trunkline.db.tables import call_rates as table
 from trunkline.kit import ids, query
 from trunkline.kit.schema import ApiId, Input, MoneyIn, MoneyOut, Output
+from trunkline.rate_plans.schemas import PeriodName
 from trunkline.rating.money import MoneyError, from_units, to_units
 
 MAX_MONEY = Decimal("999999999.99999")
@@ -38,8 +40,21 @@ Interval = Annotated[int, Field(ge=1, le=INT32)]
 Description = Annotated[str, Field(max_length=1024)]
 
 
+READ_ONLY = frozenset({"id", "effective_to", "created_at", "updated_at"})
+PLAN_HELP = "The rate plan (default: the organization's default plan)"
+PERIOD_HELP = "The plan's period this rate is for; null: every period (a rate for the call's period wins)"
+FROM_HELP = (
+    "When the rate takes effect; null: from the beginning (a prefix's first rate, so older CDRs are priced). A "
+    "later rate for the same prefix and period ends this one when it takes effect (effective_to)"
+)
+
+
 class CallRateCreate(Input):
+    read_only: ClassVar[frozenset[str]] = READ_ONLY
+    rate_plan_id: ApiId | None = Field(None, description=PLAN_HELP)
     prefix: Prefix
+    period: PeriodName | None = Field(None, description=PERIOD_HELP)
+    effective_from: AwareDatetime | None = Field(None, description=FROM_HELP)
     type: RateType = RateType.LOCAL
     free_seconds: Seconds
     grace_period: Seconds
@@ -53,7 +68,10 @@ class CallRateCreate(Input):
 
 
 class CallRateUpdate(Input):
+    read_only: ClassVar[frozenset[str]] = READ_ONLY | {"rate_plan_id"}
     prefix: Prefix | None = None
+    period: PeriodName | None = None
+    effective_from: AwareDatetime | None = None
     type: RateType | None = None
     free_seconds: Seconds | None = None
     grace_period: Seconds | None = None
@@ -83,13 +101,18 @@ class MatchedRate(Output):
 
 
 class CallRate(MatchedRate):
+    rate_plan_id: ApiId
+    period: str | None = Field(description=PERIOD_HELP)
+    effective_from: datetime | None = Field(description="When it takes effect; null: from the beginning")
+    effective_to: datetime | None = Field(description="Read-only: when a later rate for the prefix and period took over (or the "
+                                          "plan was replaced without it); null: not ended")
     description: str | None
     created_at: datetime
     updated_at: datetime
 
 
 MONEY_FIELDS = ("connect_fee", "postcall_surcharge", "price_1", "price_n")
-CSV_COLUMNS = tuple(name for name in CallRateCreate.model_fields)
+CSV_COLUMNS = tuple(name for name in CallRateCreate.model_fields if name != "rate_plan_id")
 
 
 def present(row) -> dict:
@@ -106,6 +129,10 @@ def present(row) -> dict:
         "postcall_surcharge": from_units(row.postcall_surcharge),
         "price_1": from_units(row.price_1),
         "price_n": from_units(row.price_n),
+        "rate_plan_id": ids.encode(row.plan_id),
+        "period": row.period or None,
+        "effective_from": None if row.effective_from == EVER else row.effective_from,
+        "effective_to": row.effective_to,
         "description": row.description,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
@@ -155,6 +182,9 @@ class Quote(Output):
     number: str
     normalized: str | None
     duration: int
+    at: datetime = Field(description="When the call starts: the rates in force then")
+    rate_plan_id: ApiId
+    period: str | None = Field(description="The plan's period at `at` (null: the plan has none)")
     status: CallStatus
     unrated_reason: str | None
     cost: MoneyOut | None
@@ -176,6 +206,10 @@ FIELDS = query.Fields(
         "postcall_surcharge": query.Field(c.postcall_surcharge, "money"),
         "price_1": query.Field(c.price_1, "money"),
         "price_n": query.Field(c.price_n, "money"),
+        "rate_plan_id": query.Field(c.plan_id, "id"),
+        "period": query.Field(c.period, "str"),
+        "effective_from": query.Field(c.effective_from, "datetime"),
+        "effective_to": query.Field(c.effective_to, "datetime"),
         "description": query.Field(c.description, "str"),
         "created_at": query.Field(c.created_at, "datetime"),
         "updated_at": query.Field(c.updated_at, "datetime"),

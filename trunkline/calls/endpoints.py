@@ -3,18 +3,19 @@
 import tempfile
 from typing import Annotated
 
-from fastapi import Request
+from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
 
 from trunkline.call_rates.quote import breakdown
-from trunkline.calls import parsing, rerate_jobs, rerater
+from trunkline.calls import export, parsing, rerate_jobs, rerater
 from trunkline.calls import repository as store
 from trunkline.calls.ingest import ingest_batch
 from trunkline.calls.schemas import FIELDS, RERATE_JOB_FIELDS, Call, CallDetail, IngestResult, Rerate, RerateJob, present, present_ingested, present_rerate
 from trunkline.kit import ids
 from trunkline.kit.auth import Principal, caller
 from trunkline.kit.errors import ApiError
-from trunkline.kit.pagination import ListQuery, list_page
+from trunkline.kit.pagination import ListQuery, SelectionQuery, list_page
 from trunkline.kit.resources import Database, fetch_one
 from trunkline.kit.responses import done, item, saved
 from trunkline.kit.routing import resource_router
@@ -30,6 +31,35 @@ _BATCH_SCHEMA = {"oneOf": [{"$ref": "#/components/schemas/CallIn"}, {"type": "ar
 def list_calls(request: Request, params: ListQuery, db: Database, who: Reader):
     with db.connect() as conn:
         return list_page(request, params, conn, store.table, who.org_id, FIELDS, present)
+
+
+_EXPORT_BODY = {"type": "string", "description": "CSV with a header row, or one JSON object per line: the list's items"}
+
+
+@router.get(
+    "/export",
+    summary="Export calls as CSV or NDJSON",
+    description="Every call that `filter`, `search` and `orderby` select, as the list takes them, unpaged (by start, "
+    "then id, unless ordered otherwise), with the list's fields and values, streamed in constant memory: CSV with a "
+    "header row (`text/csv`, the default) or NDJSON (`application/x-ndjson`), chosen by `format` or else by the "
+    "Accept header. A bad query is refused (400) before anything is sent.",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The calls, as a file",
+            "content": {media_type: {"schema": _EXPORT_BODY} for media_type in export.MEDIA_TYPES.values()},
+            "headers": {"Content-Disposition": {"description": 'attachment; filename="calls.csv" (or calls.ndjson)', "schema": {"type": "string"}}},
+        }
+    },
+)
+def export_calls(
+    request: Request,
+    params: SelectionQuery,
+    db: Database,
+    who: Reader,
+    kind: Annotated[export.ExportFormat | None, Query(alias="format", description="csv or ndjson; before the Accept header (default csv)")] = None,
+):
+    return export.response(db, who.org_id, params, export.negotiate(kind, request.headers.get("accept", "")))
 
 
 @router.post(

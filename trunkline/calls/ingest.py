@@ -30,7 +30,7 @@ from trunkline.calls.parsing import Cdr
 from trunkline.calls.schemas import CallIn
 from trunkline.kit import ids
 from trunkline.kit.clock import utcnow
-from trunkline.rating import REASONS, Deck
+from trunkline.rating import RATED, REASONS, epoch_us
 
 NO_DESTINATION = "no_destination"  # a switch CDR with no dialled number
 NOT_BILLED_LEG = "not_billed_leg"  # a leg its endpoint does not bill: the call's other leg is billed
@@ -73,9 +73,9 @@ class Planned:
     columns: dict[str, list] | None = None  # the new calls' columns (see `call_columns`)
 
 
-def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, deck: Deck, now: datetime) -> Ingested:
+def ingest(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, decks: DeckCache, now: datetime) -> Ingested:
     """Rate and store a batch in the caller's transaction; CDRs already stored are skipped."""
-    return write(conn, plan(conn, org_id, cdrs, deck, now))
+    return write(conn, plan(conn, org_id, cdrs, PlanDecks(decks, conn, org_id), now))
 
 
 # Another batch (another worker, `trunkline calls import`) stored one of our call_ids after we
@@ -107,12 +107,12 @@ def ingest_together(engine: Engine, decks: DeckCache, org_id: int, read: Callabl
         while True:
             try:
                 with engine.connect() as conn:
-                    deck = decks.get(conn, org_id)
+                    plans = PlanDecks(decks, conn, org_id)
                     if not alone:
-                        planned = plan(conn, org_id, merged, deck, utcnow())
+                        planned = plan(conn, org_id, merged, plans, utcnow())
                     with writing(conn, org_id, alone):
                         if alone:
-                            planned = plan(conn, org_id, merged, deck, utcnow())
+                            planned = plan(conn, org_id, merged, plans, utcnow())
                         try:
                             outcomes = write_each(conn, planned, batches)
                         except CONFLICTS:
@@ -175,7 +175,21 @@ def split(planned: Planned, batches: list[Incoming]) -> list[Ingested]:
     return outcomes
 
 
-def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, deck: Deck, now: datetime) -> Planned:
+class PlanDecks:
+    """The decks of the organization's plans as of one connection, each looked up once."""
+
+    def __init__(self, decks: DeckCache, conn: Connection, org_id: int) -> None:
+        self._decks, self._conn, self._org_id = decks, conn, org_id
+        self._found: dict[int | None, PricedDeck] = {}
+
+    def __call__(self, plan_id: int | None) -> PricedDeck:
+        deck = self._found.get(plan_id)
+        if deck is None:
+            deck = self._found[plan_id] = self._decks.get(self._conn, self._org_id, plan_id)
+        return deck
+
+
+def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming, decks: Callable[[int | None], PricedDeck], now: datetime) -> Planned:
     """Everything `ingest` does short of writing: find the duplicates, rate the rest, prepare the rows."""
     incoming = as_incoming(cdrs)
     cdrs = incoming.calls
@@ -198,8 +212,7 @@ def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming,
         return Planned(result, None, org_id, now, incoming=incoming)
     refs = accounts.refs(conn, org_id, {cdr.account_id for cdr, _ in new} - {None})
     billed = [flag for _, flag in new] if incoming.billed else None
-    priced = deck if isinstance(deck, PricedDeck) else PricedDeck(deck.rates)
-    columns = call_columns(org_id, [cdr for cdr, _ in new], priced, now, refs, billed)
+    columns = call_columns(org_id, [cdr for cdr, _ in new], decks, now, refs, billed)
     result.stored_ids = columns["id"]
     result.not_billed = columns["billed"].count(False)
     result.unrated = columns["rated"].count(False) - result.not_billed
@@ -221,35 +234,34 @@ def write(conn: Connection, planned: Planned) -> Ingested:
 def call_columns(
     org_id: int,
     cdrs: Sequence[CallIn | Cdr],
-    deck: PricedDeck,
+    decks: Callable[[int | None], PricedDeck],
     now: datetime,
-    refs: dict[str, int] | None = None,
+    refs: dict[str, tuple[int, int | None]] | None = None,
     billed: list[bool] | None = None,
 ) -> dict[str, list]:
-    """The `calls` columns for new CDRs, priced as a batch (see `repository.prepare_calls`); `refs`
-    maps account codes to the accounts the calls are charged to. A call `billed` marks False is
-    stored unrated (`not_billed_leg`), and one with no dialled number unrated (`no_destination`)."""
+    """The `calls` columns for new CDRs, priced as a batch (see `repository.prepare_calls`) by
+    the plan of the account each is charged to (`refs`: account code -> (row id, plan id); the
+    default plan for the rest), at its start. A call `billed` marks False is stored unrated
+    (`not_billed_leg`), and one with no dialled number unrated (`no_destination`)."""
     size = len(cdrs)
     billsec = [cdr.billsec for cdr in cdrs]
     callees = [cdr.callee for cdr in cdrs]
-    priced = deck.rater.rate(np.array(callees, dtype=str), np.array(billsec, dtype=np.int64))
-    rated = priced.rated.tolist()
-    reasons = [None if ok else REASONS[status] for status, ok in zip(priced.status.tolist(), rated)]
+    codes = [cdr.account_id for cdr in cdrs]
+    accounts_of = [refs.get(code, (None, None)) for code in codes] if refs else [(None, None)] * size
+    plan_ids = [plan_id for _, plan_id in accounts_of]
+    rated, reasons, costs, matched, terms, plan_of, periods = priced_by_plan(cdrs, callees, billsec, plan_ids, decks)
     if billed is not None or not all(callees):
         billed = billed or [True] * size
         for index, (callee, bill) in enumerate(zip(callees, billed)):
             if not bill or not callee:
                 rated[index] = False
                 reasons[index] = NOT_BILLED_LEG if not bill else NO_DESTINATION
-    labels = priced.rate_index.tolist()
-    matched = [deck.rates[label] if ok else None for label, ok in zip(labels, rated)]
-    codes = [cdr.account_id for cdr in cdrs]
     return {
         "id": ids.generator.many(size),
         "org_id": [org_id] * size,
         "call_id": [cdr.call_id for cdr in cdrs],
         "account_id": codes,
-        "account_ref": [refs.get(code) for code in codes] if refs else [None] * size,
+        "account_ref": [ref for ref, _ in accounts_of],
         "caller": [cdr.caller for cdr in cdrs],
         "callee": callees,
         "start_at": [cdr.start for cdr in cdrs],
@@ -262,14 +274,47 @@ def call_columns(
         "direction": [cdr.direction and cdr.direction.value for cdr in cdrs],
         "rated": rated,
         "unrated_reason": reasons,
-        "cost": [cost if ok else None for cost, ok in zip(priced.cost_units.tolist(), rated)],
-        "rate_id": [rate.id if rate else None for rate in matched],
-        "prefix": [rate.prefix if rate else None for rate in matched],
-        "rate_type": [rate.type if rate else None for rate in matched],
-        "breakdown": [deck.terms_json(label) if ok else None for label, ok in zip(labels, rated)],
+        "cost": [cost if ok else None for cost, ok in zip(costs, rated)],
+        "rate_id": [rate.id if rate and ok else None for rate, ok in zip(matched, rated)],
+        "prefix": [rate.prefix if rate and ok else None for rate, ok in zip(matched, rated)],
+        "rate_type": [rate.type if rate and ok else None for rate, ok in zip(matched, rated)],
+        "breakdown": [text if ok else None for text, ok in zip(terms, rated)],
+        "rate_plan_id": plan_of,
+        "period": periods,
         "created_at": [now] * size,
         "rated_at": [now] * size,
         "leg": [cdr.leg and cdr.leg.value for cdr in cdrs],
         "linked_id": [cdr.linked_id for cdr in cdrs],
         "billed": billed or [True] * size,
     }
+
+
+def priced_by_plan(cdrs, callees: list[str], billsec: list[int], plan_ids: list[int | None], decks: Callable[[int | None], PricedDeck]) -> tuple[list, ...]:
+    """Per call: rated, unrated reason, cost, matched rate, terms JSON, plan id and period, each
+    plan's calls rated as one batch at their starts."""
+    size = len(cdrs)
+    groups: dict[int | None, list[int]] = {}
+    for index, plan_id in enumerate(plan_ids):
+        groups.setdefault(plan_id, []).append(index)
+    status, label, cost = np.empty(size, np.int8), np.empty(size, np.int64), np.empty(size, np.int64)
+    deck_of, periods = [None] * size, [None] * size
+    for plan_id, rows in groups.items():
+        deck = decks(plan_id)
+        every = len(rows) == size
+        numbers = np.array(callees if every else [callees[i] for i in rows], dtype=str)
+        seconds = np.array(billsec if every else [billsec[i] for i in rows], dtype=np.int64)
+        starts = None if deck.plan.timeless else np.fromiter((epoch_us(cdrs[i].start) for i in rows), np.int64, len(rows))
+        result = deck.rater.rate(numbers, seconds, starts)
+        status[rows], label[rows], cost[rows] = result.status, result.rate_index, result.cost_units
+        for index in rows:
+            deck_of[index] = deck
+        schedule = deck.plan.schedule
+        if schedule.windows:
+            for index, period in zip(rows, schedule.periods_at(starts).tolist()):
+                periods[index] = schedule.names[period]
+    rated = (status == RATED).tolist()
+    labels = label.tolist()
+    reasons = [None if ok else REASONS[code] for code, ok in zip(status.tolist(), rated)]
+    matched = [deck.rates[at] if ok else None for deck, at, ok in zip(deck_of, labels, rated)]
+    terms = [deck.terms_json(at) if ok else None for deck, at, ok in zip(deck_of, labels, rated)]
+    return rated, reasons, cost.tolist(), matched, terms, [deck.plan_id for deck in deck_of], periods

@@ -1,5 +1,7 @@
 """Stored calls and their daily totals, kept in step within one transaction."""
 
+from collections import namedtuple
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
@@ -192,6 +194,22 @@ def next_in_range(conn: Connection, org_id: int, start_date: date, end_date: dat
     return conn.execute(statement).all()
 
 
+_SHOWN = [column for column in table.columns if column.name not in ("org_id", "account_ref", "breakdown")]  # what `present` reads
+_Shown = namedtuple("StoredCall", [column.name for column in _SHOWN])
+
+
+def stream(conn: Connection, org_id: int, where: Iterable, order_by: Iterable, chunk: int) -> Iterator[list[tuple]]:
+    """Every matching call of the organization in order, `chunk` rows at a time from one cursor
+    (a server-side one on PostgreSQL; SQLite's steps through the rows as they are fetched), so an
+    export of millions holds one chunk. Not the breakdown: decoding its JSON would cost more than
+    the row. As named tuples: a Row reads an attribute in 0.4 µs, and `present` reads about 30, four
+    times its own work per call."""
+    statement = select(*_SHOWN).where(c.org_id == org_id, *where).order_by(*order_by)
+    with conn.execution_options(yield_per=chunk).execute(statement) as result:
+        for rows in result.partitions():
+            yield list(map(_Shown._make, rows))
+
+
 def count_in_range(conn: Connection, org_id: int, start_date: date, end_date: date, account_id: str | None) -> int:
     return conn.execute(select(func.count()).select_from(table).where(*_range(org_id, start_date, end_date, account_id))).scalar()
 
@@ -199,7 +217,7 @@ def count_in_range(conn: Connection, org_id: int, start_date: date, end_date: da
 def update_ratings(conn: Connection, changes: list[dict[str, Any]]) -> None:
     """New rating results, keyed by `call_pk`; totals are moved by the caller."""
     if changes:
-        fields = ("rated", "unrated_reason", "cost", "rate_id", "prefix", "rate_type", "breakdown", "rated_at")
+        fields = ("rated", "unrated_reason", "cost", "rate_id", "prefix", "rate_type", "breakdown", "rate_plan_id", "period", "rated_at")
         statement = update(table).where(c.id == bindparam("call_pk")).values({name: bindparam(f"new_{name}") for name in fields})
         conn.execute(statement, [{"call_pk": change["call_pk"], **{f"new_{name}": change[name] for name in fields}} for change in changes])
 

@@ -1,7 +1,7 @@
 """Re-rating stored calls: price them again with the current deck and move the totals and the
 balances by the difference, so a call is paid for exactly once."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,20 +11,25 @@ from sqlalchemy import Connection
 from trunkline.accounts import repository as accounts
 from trunkline.accounts.charging import Charge
 from trunkline.accounts.schemas import TransactionKind
-from trunkline.call_rates.deck_cache import terms
+from trunkline.call_rates.deck_cache import PricedDeck, terms
 from trunkline.calls import repository as store
 from trunkline.calls.ingest import NO_DESTINATION
-from trunkline.rating import Deck, Unrated, rate_call
+from trunkline.rating import Unrated
 
 
-def rating_columns(deck: Deck, callee: str, billsec: int, now: datetime) -> dict[str, Any]:
-    result = rate_call(deck, callee, billsec)
+def rating_columns(deck: PricedDeck, callee: str, billsec: int, start: datetime, now: datetime) -> dict[str, Any]:
+    """A stored call's rating columns, priced again by `deck` as of its start."""
+    result = deck.rate_call(callee, billsec, start)
+    common = {"rate_plan_id": deck.plan_id, "period": deck.period(start) or None, "rated_at": now}
     if isinstance(result, Unrated):
         return {"rated": False, "unrated_reason": result.reason if callee else NO_DESTINATION, "cost": None, "rate_id": None,
-                "prefix": None, "rate_type": None, "breakdown": None, "rated_at": now}
+                "prefix": None, "rate_type": None, "breakdown": None, **common}
     rate = result.rate
     return {"rated": True, "unrated_reason": None, "cost": result.cost_units, "rate_id": rate.id,
-            "prefix": rate.prefix, "rate_type": rate.type, "breakdown": list(terms(rate)), "rated_at": now}
+            "prefix": rate.prefix, "rate_type": rate.type, "breakdown": list(terms(rate)), **common}
+
+
+_RATING = ("rated", "cost", "rate_id", "breakdown", "rate_plan_id", "period")  # a change of any is written
 
 
 @dataclass
@@ -35,20 +40,22 @@ class Rerated:
     cost_after: int = 0
 
 
-def rerate(conn: Connection, org_id: int, deck: Deck, rows: Sequence, now: datetime) -> Rerated:
+def rerate(conn: Connection, org_id: int, decks: Callable[[int | None], PricedDeck], rows: Sequence, now: datetime) -> Rerated:
     """Price stored calls (`rows`, read inside the organization's exclusive turn, see
-    `exclusive`) again with `deck`, in the caller's transaction. Only calls whose result changed
-    are written; the accounts they were charged to move by the difference (one ledger entry each)."""
+    `exclusive`) again, each by its account's plan as of its start (`decks` gives a plan's deck),
+    in the caller's transaction. Only calls whose result changed are written; the accounts they
+    were charged to move by the difference (one ledger entry each)."""
     result = Rerated()
+    plan_of = accounts.plans_of(conn, org_id, {row.account_ref for row in rows} - {None})
     refunds: dict[int, Charge] = {}  # account row id: old cost - new cost
     before, after, changes = [], [], []
     for row in rows:
         old = row._asdict()
-        new = {**old, **rating_columns(deck, row.callee, row.billsec, now)}
+        new = {**old, **rating_columns(decks(plan_of.get(row.account_ref)), row.callee, row.billsec, row.start_at, now)}
         result.calls += 1
         result.cost_before += old["cost"] or 0
         result.cost_after += new["cost"] or 0
-        if (old["rated"], old["cost"], old["rate_id"], old["breakdown"]) != (new["rated"], new["cost"], new["rate_id"], new["breakdown"]):
+        if any(old[name] != new[name] for name in _RATING):
             before.append(old)
             after.append(new)
             changes.append({**new, "call_pk": row.id})

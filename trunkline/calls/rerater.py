@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from trunkline.call_rates.deck_cache import DeckCache
 from trunkline.calls import repository as calls
 from trunkline.calls import rerate_jobs as jobs
+from trunkline.calls.ingest import PlanDecks
 from trunkline.calls.locks import exclusive
 from trunkline.calls.rerate import rerate
 from trunkline.kit.clock import utcnow
@@ -63,7 +64,7 @@ def step(engine: Engine, decks: DeckCache, job_id: int) -> bool:
         if not rows:
             jobs.finish(conn, job_id, now)
             return False
-        result = rerate(conn, job.org_id, decks.get(conn, job.org_id), rows, now)
+        result = rerate(conn, job.org_id, PlanDecks(decks, conn, job.org_id), rows, now)
         jobs.advance(conn, job_id, rows[-1].id, result.calls, result.changed, result.cost_before, result.cost_after, now)
         return True
 

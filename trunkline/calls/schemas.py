@@ -115,6 +115,8 @@ class Call(Output):
     rate_id: ApiId | None
     prefix: str | None
     rate_type: RateType | None
+    rate_plan_id: ApiId | None = Field(description="The rate plan that priced it")
+    period: str | None = Field(description="The plan's period at its start (null: the plan has none)")
     created_at: datetime
     rated_at: datetime
 
@@ -227,6 +229,8 @@ def present(row) -> dict[str, Any]:
         "rate_id": ids.encode(row.rate_id) if row.rate_id else None,
         "prefix": row.prefix,
         "rate_type": row.rate_type,
+        "rate_plan_id": ids.encode(row.rate_plan_id) if row.rate_plan_id else None,
+        "period": row.period,
         "created_at": row.created_at,
         "rated_at": row.rated_at,
     }
@@ -258,6 +262,8 @@ FIELDS = query.Fields(
         "rate_id": query.Field(c.rate_id, "id"),
         "prefix": query.Field(c.prefix, "str", digits=True),
         "rate_type": query.Field(c.rate_type, "enum", choices=tuple(RateType)),
+        "rate_plan_id": query.Field(c.rate_plan_id, "id"),
+        "period": query.Field(c.period, "str"),
         "created_at": query.Field(c.created_at, "datetime"),
         "rated_at": query.Field(c.rated_at, "datetime"),
     },

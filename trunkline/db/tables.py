@@ -99,12 +99,41 @@ tokens = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+# Rate plans: `sell` plans price customers' calls, `buy` plans are what vendors charge. Every
+# organization has a default plan whose id is the organization's own id, so a request that
+# names no plan finds it without a lookup. `periods`: the time-of-day windows (rating.Window),
+# [] for a plan priced the same at any time.
+rate_plans = Table(
+    "rate_plans",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("periods", JSON, nullable=False),
+    Column("description", String(1024)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "name", name="uq_rate_plans_org_name"),
+)
+
+EVER = datetime(1970, 1, 1, tzinfo=UTC)  # effective_from of a rate in force from the beginning
+
+# A rate is in force in its plan from effective_from (EVER: from the beginning) up to
+# effective_to (None: not ended), in one period ("": every period). Versions of one prefix and
+# period never overlap; effective_to is kept by the writes (see call_rates.versions).
 call_rates = Table(
     "call_rates",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     _org_id(),
+    Column("plan_id", BigInteger, ForeignKey("rate_plans.id", ondelete="CASCADE"), nullable=False),
     Column("prefix", String(64), nullable=False),
+    Column("period", String(32), nullable=False, server_default=""),
+    Column("effective_from", UTCDateTime(), nullable=False, server_default="1970-01-01 00:00:00"),
+    Column("effective_to", UTCDateTime()),
     Column("type", String(16), nullable=False),
     Column("free_seconds", Integer, nullable=False),
     Column("grace_period", Integer, nullable=False),
@@ -117,8 +146,8 @@ call_rates = Table(
     Column("description", String(1024)),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
-    UniqueConstraint("org_id", "prefix", name="uq_call_rates_org_prefix"),
-    Index("ix_call_rates_org_id", "org_id", "id"),  # a page in the default order walks it: no sort of the whole deck
+    UniqueConstraint("plan_id", "prefix", "period", "effective_from", name="uq_call_rates_plan_prefix"),
+    Index("ix_call_rates_plan_id", "plan_id", "id"),  # a page in the default order walks it: no sort of the whole deck
 )
 
 request_log = Table(
@@ -166,6 +195,8 @@ calls = Table(
     Column("prefix", String(64)),
     Column("rate_type", String(16)),
     Column("breakdown", JSON),  # the rate's pricing terms, [free_seconds, …, price_n] (deck_cache.TERMS)
+    Column("rate_plan_id", BigInteger),  # the plan that priced it, and the period at its start
+    Column("period", String(32)),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("rated_at", UTCDateTime(), nullable=False),
     # Both legs of a bridged call are stored when a switch sends them, linked by linked_id (the
@@ -278,6 +309,7 @@ accounts = Table(
     Column("type", String(16), nullable=False),
     Column("balance", Money, nullable=False),
     Column("credit_limit", Money, nullable=False),
+    Column("rate_plan_id", BigInteger, ForeignKey("rate_plans.id")),  # None: the organization's default plan
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("org_id", "account_id", name="uq_accounts_org_account_id"),

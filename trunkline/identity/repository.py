@@ -7,6 +7,7 @@ from sqlalchemy import Connection, insert, select, update
 from trunkline.db.tables import organizations, tokens, users
 from trunkline.kit import credentials, ids
 from trunkline.kit.clock import utcnow
+from trunkline.rate_plans import repository as rate_plans
 
 
 def create_organization(
@@ -28,6 +29,7 @@ def create_organization(
             created_at=utcnow(),
         )
     )
+    rate_plans.create_default(conn, org_id, utcnow())
     return org_id
 
 

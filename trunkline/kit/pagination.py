@@ -2,9 +2,10 @@
 
 `ListQuery` is the dependency every list route takes; `page()` renders the
 envelope `{success, guid, count, items, meta}` with a `Link: rel="next"` header.
+`SelectionQuery` is the same filter, search and orderby without paging (an export).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -20,14 +21,20 @@ from trunkline.kit.responses import JSONResponse, current_guid
 MAX_TOP = 100
 
 
+Filter = Annotated[
+    str | None, Query(max_length=query.MAX_LENGTH, description="OData-style filter, e.g. prefix eq '44' and price_1 gt 0.01")
+]
+Search = Annotated[str | None, Query(max_length=500, description="Free text over the text fields")]
+OrderBy = Annotated[str | None, Query(max_length=500, description="field [asc|desc], …")]
+
+
 @dataclass(frozen=True)
-class ListParams:
-    skip: int
-    top: int
+class Selection:
+    """Which rows, in which order: a list's query without its paging."""
+
     filter: str | None
     search: str | None
     orderby: str | None
-    names: tuple[str, str]  # the paging names the client used, echoed in Link
 
     def clauses(self, fields: query.Fields) -> tuple[list[ColumnElement], list]:
         """WHERE conditions and ORDER BY terms for the resource's documented fields."""
@@ -44,6 +51,20 @@ class ListParams:
             ) from None
 
 
+@dataclass(frozen=True)
+class ListParams(Selection):
+    skip: int
+    top: int
+    names: tuple[str, str]  # the paging names the client used, echoed in Link
+
+
+async def selection(filter: Filter = None, search: Search = None, orderby: OrderBy = None) -> Selection:
+    return Selection(filter=filter, search=search, orderby=orderby)
+
+
+SelectionQuery = Annotated[Selection, Depends(selection)]
+
+
 def _one(name_a: str, a: int | None, name_b: str, b: int | None, default: int) -> int:
     if a is not None and b is not None and a != b:
         raise ApiError(409, f"Conflicting values for {name_a} and {name_b}", conflicts=[name_a, name_b])
@@ -55,11 +76,9 @@ async def list_params(
     top: Annotated[int | None, Query(ge=1, le=MAX_TOP, description="Page size, 1–100 (alias: limit)")] = None,
     offset: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="Alias of skip")] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_TOP, description="Alias of top")] = None,
-    filter: Annotated[
-        str | None, Query(max_length=query.MAX_LENGTH, description="OData-style filter, e.g. prefix eq '44' and price_1 gt 0.01")
-    ] = None,
-    search: Annotated[str | None, Query(max_length=500, description="Free text over the text fields")] = None,
-    orderby: Annotated[str | None, Query(max_length=500, description="field [asc|desc], …")] = None,
+    filter: Filter = None,
+    search: Search = None,
+    orderby: OrderBy = None,
 ) -> ListParams:
     names = ("offset", "limit") if (offset is not None or limit is not None) and skip is None and top is None else ("skip", "top")
     return ListParams(
@@ -108,14 +127,16 @@ def list_page(
     shown: Callable[[Any], dict[str, Any]],
     *conditions: ColumnElement[bool],
     counts: Counts | None = None,
+    counted_as: Hashable = None,
 ) -> JSONResponse:
     """A list endpoint's answer: the organization's `table` rows within `conditions` and the
     client's filter, ordered and paged as asked, each rendered by `shown`. With `counts`, the
-    total comes from there when it was counted at the table's current version (no route passes
-    `conditions` and `counts` both: the client's filter and search identify the total)."""
-    if counts and conditions:
-        raise TypeError("a list with conditions of its own keeps no totals: the client's filter alone identifies them")
+    total comes from there when it was counted at the table's current version; a route with
+    `conditions` of its own names them in `counted_as` (with the client's filter and search,
+    they identify the total)."""
+    if counts and conditions and counted_as is None:
+        raise TypeError("a list with conditions of its own and kept totals must say what its conditions are (counted_as)")
     where, order_by = params.clauses(fields)
-    known = (counts, (params.filter, params.search)) if counts else None
+    known = (counts, (counted_as, params.filter, params.search)) if counts else None
     count, rows = fetch_page(conn, table, org_id, [*conditions, *where], order_by, params.skip, params.top, known)
     return page(request, params, count, [shown(row) for row in rows])

@@ -5,7 +5,7 @@ from functools import cache
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, WithJsonSchema, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 EXACT_MONEY = (
@@ -30,6 +30,7 @@ def _money_in(sign: str, minimum: dict) -> WithJsonSchema:
 MoneyIn = Annotated[Decimal, _money_in("", {"minimum": 0})]
 SignedMoneyIn = Annotated[Decimal, _money_in("-?", {})]
 MoneyOut = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 alphabetic code, e.g. USD, EUR", examples=["USD"])]
 ApiId = Annotated[str, WithJsonSchema({"type": "string", "description": "Snowflake id, base64 of its decimal string", "examples": ["NzAwNTUxOTA5NzczMTQ4MTYw"]})]
 
 

@@ -70,7 +70,7 @@ class BulkRater:
         # About ten buckets per prefix; 10^7 buckets (a 40 MB table) at most.
         self._index = PrefixIndex(prefixes, bucket_digits or min(len(str(len(prefixes))) + 1, 7))
         self._ids = np.array([rate.id for rate in deck.rates] + [-1], np.int64)
-        self._prices = _price_table(deck.rates)
+        self._prices = price_table(deck.rates)
         # First 18 digits of the prefixes the index leaves out.
         long = np.flatnonzero(self._index.lengths > DIGITS)
         self._long_heads = np.unique(np.array([int(prefixes[i][:DIGITS]) for i in long], np.int64))
@@ -78,24 +78,10 @@ class BulkRater:
     def rate(self, numbers, billsec) -> BulkResult:
         """Rate `numbers` (bytes or str array, or a sequence) called for `billsec`
         (integers); a negative billsec is a ValueError."""
-        numbers = np.asarray(numbers)
-        billsec = np.asarray(billsec)
-        if numbers.ndim != 1 or billsec.shape != numbers.shape:
-            raise ValueError("numbers and billsec must be 1-D arrays of the same length")
+        numbers, billsec = checked(numbers, billsec)
         size = len(numbers)
         if size == 0:
-            return BulkResult(*(np.empty(0, dtype) for dtype in (np.int8, np.int64, np.int64, np.int64)))
-        if numbers.dtype.kind not in "SU":
-            raise TypeError(f"numbers must be bytes or str, got {numbers.dtype}")
-        if billsec.dtype.kind not in "iu":
-            raise TypeError(f"billsec must be integers, got {billsec.dtype}")
-        if billsec.min() < 0:
-            raise ValueError("billsec must not be negative")
-        if billsec.max() > INT64_MAX:
-            raise OverflowError("billsec does not fit in int64")
-        numbers = np.ascontiguousarray(numbers, dtype=numbers.dtype.newbyteorder("="))
-        billsec = np.ascontiguousarray(billsec, dtype=np.int64)
-
+            return empty_result()
         status = np.empty(size, np.int8)
         label = np.empty(size, np.int64)
         cost = np.empty(size, np.int64)
@@ -118,12 +104,12 @@ class BulkRater:
 
     def _rate_chunk(self, numbers, billsec, status, label, cost) -> np.ndarray:
         """Fill the output slices; return the rows left to the scalar path."""
-        values, lengths, plain = _parse(numbers)
+        values, lengths, plain = parse_numbers(numbers)
         label[:] = self._index.lookup(values, lengths)
         if self._long_heads.size:
             plain &= ~((lengths > DIGITS) & np.isin(values, self._long_heads))
         unmatched = label < 0
-        cost[:], unsafe = _price(np.take(self._prices, label, axis=0), billsec)
+        cost[:], unsafe = price_rows(np.take(self._prices, label, axis=0), billsec)
         np.copyto(cost, -1, where=unmatched)
         status[:] = RATED
         status[unmatched] = NO_MATCH
@@ -141,7 +127,30 @@ class BulkRater:
             label[row] = cost[row] = -1
 
 
-def _parse(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def checked(numbers, billsec) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers and billsec as the arrays rating reads, or the error saying why they cannot be."""
+    numbers = np.asarray(numbers)
+    billsec = np.asarray(billsec)
+    if numbers.ndim != 1 or billsec.shape != numbers.shape:
+        raise ValueError("numbers and billsec must be 1-D arrays of the same length")
+    if not len(numbers):
+        return numbers, billsec
+    if numbers.dtype.kind not in "SU":
+        raise TypeError(f"numbers must be bytes or str, got {numbers.dtype}")
+    if billsec.dtype.kind not in "iu":
+        raise TypeError(f"billsec must be integers, got {billsec.dtype}")
+    if billsec.min() < 0:
+        raise ValueError("billsec must not be negative")
+    if billsec.max() > INT64_MAX:
+        raise OverflowError("billsec does not fit in int64")
+    return np.ascontiguousarray(numbers, dtype=numbers.dtype.newbyteorder("=")), np.ascontiguousarray(billsec, dtype=np.int64)
+
+
+def empty_result() -> BulkResult:
+    return BulkResult(*(np.empty(0, dtype) for dtype in (np.int8, np.int64, np.int64, np.int64)))
+
+
+def parse_numbers(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """18-digit padded values, digit counts and a "plain number" mask per row.
 
     Plain means ASCII digits with at most one leading "+" or "00" marker, at
@@ -205,7 +214,7 @@ def _swar(words: np.ndarray) -> np.ndarray:
     return (words * 10000 + (words >> 32)) & 0xFFFFFFFF
 
 
-def _price(prices: np.ndarray, billsec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def price_rows(prices: np.ndarray, billsec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Costs per row from gathered price-table rows, and where int64 is unsafe."""
     grace, first, interval, free, base, per, mult, max_intervals = prices.T
     rest = np.maximum(billsec - first - free, 0)
@@ -216,7 +225,7 @@ def _price(prices: np.ndarray, billsec: np.ndarray) -> tuple[np.ndarray, np.ndar
     return cost, ~free_call & (intervals > max_intervals)
 
 
-def _price_table(rates: tuple[Rate, ...]) -> np.ndarray:
+def price_table(rates: tuple[Rate, ...]) -> np.ndarray:
     """Per rate: grace, interval_1, interval_n, free_seconds, the numerator's fixed
     part (connect_fee·60 + price_1·interval_1) and per-interval part
     (price_n·interval_n), the surcharge multiplier, and the most intervals the

@@ -31,7 +31,7 @@ def _payable(conn: Connection, decks: DeckCache, org_id: int, account_id: str, c
     account = accounts.find(conn, org_id, code=account_id)
     if account is None:
         raise Invalid.fields({"name": "account_id", "reason": "no such account"})
-    answer = authorize(decks.get(conn, org_id), callee, available_units(account))
+    answer = authorize(decks.get(conn, org_id, account.rate_plan_id), callee, available_units(account), utcnow())
     if answer["reason"] == INSUFFICIENT_BALANCE:
         raise PaymentRequired(f"Account {account_id} cannot pay for this call: its available balance is too low", code="INSUFFICIENT_BALANCE")
     if not answer["authorized"]:
