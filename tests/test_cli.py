@@ -281,3 +281,22 @@ def test_cli_and_server_share_one_database_wherever_they_start(tmp_path, monkeyp
     finally:
         uv.should_exit = True
         thread.join(10)
+
+
+def test_rates_import_into_a_named_plan_from_a_date(data_dir, tmp_path):
+    settings = Settings(data_dir=data_dir[0])
+    server, thread, url = start_server(settings)
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {data_dir[1]}"}) as client:
+            assert client.post("/api/rate_plans", json={"name": "Wholesale"}).status_code == 200
+            (tmp_path / "next.csv").write_text("prefix,interval_1,interval_n,price_1,price_n\n44,60,60,0.5,0.5\n")
+            result = run("rates", "import", str(tmp_path / "next.csv"), "--plan", "Wholesale", "--effective-from", "2030-01-01")
+            assert result.exit_code == 0, result.output
+            assert "1 rates: 1 new, 0 updated" in result.output
+            quote = {"number": "4420", "duration": 60, "rate_plan_id": client.get("/api/rate_plans", params={"filter": "name eq 'Wholesale'"}).json()["items"][0]["id"]}
+            assert client.get("/api/call_rates/quote", params={**quote, "at": "2029-12-31T23:59:59Z"}).json()["status"] == "unrated"
+            assert client.get("/api/call_rates/quote", params={**quote, "at": "2030-01-01T00:00:00Z"}).json()["cost"] == 0.5
+        assert run("rates", "import", str(tmp_path / "next.csv"), "--plan", "Nope").exit_code == 2
+    finally:
+        server.should_exit = True
+        thread.join()

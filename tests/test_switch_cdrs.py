@@ -75,6 +75,7 @@ def test_json_a_leg_answered():
         "direction": "inbound",
         "leg": "a",
         "linked_id": "9f3c2a1e-5b7d-4c8e-a1f0-6d2b8e4c7a31",  # an A-leg links by its own uuid
+        "gateway": "carrier1",  # the gateway its bridge dialled
     }
     [call] = accepted([cdr])
     assert call.billsec == 65 and call.direction == "inbound"
@@ -205,6 +206,7 @@ def test_xml_a_leg_answered_with_url_encoded_values():
         "direction": "inbound",
         "leg": "a",
         "linked_id": "0b7e4d2a-9c1f-4b8e-a3d5-6f2c8e1a4b70",
+        "gateway": "carrier1",
     }
     accepted([cdr])
 
@@ -310,6 +312,7 @@ def test_master_csv_lines_in_the_switch_time_zone():
         "billsec": 65,
         "disposition": "ANSWERED",
         "leg": "a",
+        "gateway": "carrier1",  # dstchannel PJSIP/carrier1-00000002
     }
     no_answer, busy, failed, voicemail = cdrs[1:]
     assert "account_id" not in no_answer and "answer" not in no_answer

@@ -35,12 +35,14 @@ from trunkline.reports import endpoints as reports
 from trunkline.request_log import endpoints as request_log
 from trunkline.request_log.repository import RequestLogWriter
 from trunkline.switches import endpoints as switch_endpoints
+from trunkline.vendors import endpoints as vendors
+from trunkline.vendors import lcr
 from trunkline.voice import endpoints as voice
 from trunkline.voice.dispatcher import Dispatcher, make_dialer
 from trunkline.workers.leases import WorkerLease
 
 # Each route module exports its `router` and the scope resources it guards (`SCOPES`).
-ROUTE_MODULES = (auth, organizations, users, tokens, request_log, rate_plans, call_rates, calls, accounts, reports, switch_endpoints, pushes, quarantine, products, voice)
+ROUTE_MODULES = (auth, organizations, users, tokens, request_log, rate_plans, call_rates, vendors, lcr, calls, accounts, reports, switch_endpoints, pushes, quarantine, products, voice)
 ROUTERS = tuple(module.router for module in ROUTE_MODULES)
 
 

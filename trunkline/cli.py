@@ -4,6 +4,7 @@ import csv
 import os
 import time
 from contextlib import nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from trunkline.app import prepare
 from trunkline.call_rates import deck_csv
-from trunkline.call_rates import repository as call_rates
+from trunkline.call_rates import service as call_rate_service
 from trunkline.call_rates.deck_cache import DeckCache
 from trunkline.calls import files as cdr_files
 from trunkline.calls import ingest
@@ -33,6 +34,8 @@ from trunkline.identity import repository as identity
 from trunkline.kit import ids, lookup, scopes
 from trunkline.kit.clock import utcnow
 from trunkline.kit.config import Settings
+from trunkline.kit.failures import Failure
+from trunkline.rate_plans import repository as rate_plans
 from trunkline.rating import BulkRater, Deck
 from trunkline.request_log.repository import RequestLogWriter
 from trunkline.workers.leases import lease_for_command, leased
@@ -135,7 +138,9 @@ def create_token(
 @rates.command("import")
 def import_rates(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV deck with a header row")],
-    replace: Annotated[bool, typer.Option(help="Replace the whole deck instead of merging by prefix")] = False,
+    replace: Annotated[bool, typer.Option(help="Replace the plan's deck (with --effective-from: end there what the list lacks) instead of merging")] = False,
+    plan: Annotated[str | None, typer.Option(help="The rate plan's name [default: the organization's default plan]")] = None,
+    effective_from: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"], help="When the list takes effect (UTC for a date)")] = None,
     org: OrgOption = None,
 ) -> None:
     """Import a CSV rate deck: all rows or none; every bad row is reported with its line number."""
@@ -144,7 +149,17 @@ def import_rates(
         engine = _engine(Settings())
         saving = progress.add_task("saving", total=max(1, len(deck.rows)), records=f"{len(deck.rows):,} rates")
         with engine.begin() as conn:
-            inserted, updated = call_rates.load(conn, _org(conn, org), deck.rows, replace, utcnow())
+            org_id = _org(conn, org)
+            target = rate_plans.named(conn, org_id, plan) if plan else rate_plans.find(conn, org_id, org_id)
+            if target is None:
+                console.print(f"[red]No rate plan named {plan}[/red]")
+                raise typer.Exit(2)
+            start = effective_from and (effective_from if effective_from.tzinfo else effective_from.replace(tzinfo=UTC))
+            try:
+                inserted, updated = call_rate_service.load(conn, org_id, target, deck.rows, replace, start, utcnow())
+            except Failure as exc:
+                console.print(f"[red]{exc.message}[/red]")
+                raise typer.Exit(1) from None
         progress.update(saving, completed=max(1, len(deck.rows)))
     console.print(f"{len(deck.rows)} rates: {inserted} new, {updated} updated")
 

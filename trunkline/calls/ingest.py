@@ -31,6 +31,7 @@ from trunkline.calls.schemas import CallIn
 from trunkline.kit import ids
 from trunkline.kit.clock import utcnow
 from trunkline.rating import RATED, REASONS, epoch_us
+from trunkline.vendors import service as vendors
 
 NO_DESTINATION = "no_destination"  # a switch CDR with no dialled number
 NOT_BILLED_LEG = "not_billed_leg"  # a leg its endpoint does not bill: the call's other leg is billed
@@ -212,7 +213,9 @@ def plan(conn: Connection, org_id: int, cdrs: Sequence[CallIn | Cdr] | Incoming,
         return Planned(result, None, org_id, now, incoming=incoming)
     refs = accounts.refs(conn, org_id, {cdr.account_id for cdr, _ in new} - {None})
     billed = [flag for _, flag in new] if incoming.billed else None
-    columns = call_columns(org_id, [cdr for cdr, _ in new], decks, now, refs, billed)
+    fresh_cdrs = [cdr for cdr, _ in new]
+    routes = vendors.by_gateway(conn, org_id) if any(cdr.gateway for cdr in fresh_cdrs) else None
+    columns = call_columns(org_id, fresh_cdrs, decks, now, refs, billed, routes)
     result.stored_ids = columns["id"]
     result.not_billed = columns["billed"].count(False)
     result.unrated = columns["rated"].count(False) - result.not_billed
@@ -238,11 +241,13 @@ def call_columns(
     now: datetime,
     refs: dict[str, tuple[int, int | None]] | None = None,
     billed: list[bool] | None = None,
+    routes: dict[str, tuple[int, int]] | None = None,
 ) -> dict[str, list]:
     """The `calls` columns for new CDRs, priced as a batch (see `repository.prepare_calls`) by
     the plan of the account each is charged to (`refs`: account code -> (row id, plan id); the
-    default plan for the rest), at its start. A call `billed` marks False is stored unrated
-    (`not_billed_leg`), and one with no dialled number unrated (`no_destination`)."""
+    default plan for the rest), at its start, and by its vendor's buy plan (`routes`: gateway ->
+    (vendor id, plan id)). A call `billed` marks False is stored unrated (`not_billed_leg`), and
+    one with no dialled number unrated (`no_destination`)."""
     size = len(cdrs)
     billsec = [cdr.billsec for cdr in cdrs]
     callees = [cdr.callee for cdr in cdrs]
@@ -256,6 +261,7 @@ def call_columns(
             if not bill or not callee:
                 rated[index] = False
                 reasons[index] = NOT_BILLED_LEG if not bill else NO_DESTINATION
+    vendor_of, vendor_cost = vendor_costs(cdrs, callees, billsec, routes, decks) if routes else ([None] * size, [None] * size)
     return {
         "id": ids.generator.many(size),
         "org_id": [org_id] * size,
@@ -281,12 +287,30 @@ def call_columns(
         "breakdown": [text if ok else None for text, ok in zip(terms, rated)],
         "rate_plan_id": plan_of,
         "period": periods,
+        "gateway": [cdr.gateway for cdr in cdrs],
+        "vendor_id": vendor_of,
+        "vendor_cost": vendor_cost,
         "created_at": [now] * size,
         "rated_at": [now] * size,
         "leg": [cdr.leg and cdr.leg.value for cdr in cdrs],
         "linked_id": [cdr.linked_id for cdr in cdrs],
         "billed": billed or [True] * size,
     }
+
+
+def vendor_costs(cdrs, callees: list[str], billsec: list[int], routes: dict[str, tuple[int, int]], decks: Callable[[int | None], PricedDeck]) -> tuple[list, list]:
+    """Per call: the vendor its gateway names, and what the vendor's buy plan charges for it (None
+    when the plan has no rate for it)."""
+    size = len(cdrs)
+    vendor_of, cost = [None] * size, [None] * size
+    carried = [index for index, cdr in enumerate(cdrs) if cdr.gateway in routes]
+    if carried:
+        plans = [routes[cdrs[index].gateway][1] for index in carried]
+        rated, _, costs, *_ = priced_by_plan([cdrs[i] for i in carried], [callees[i] for i in carried], [billsec[i] for i in carried], plans, decks)
+        for index, ok, units in zip(carried, rated, costs):
+            vendor_of[index] = routes[cdrs[index].gateway][0]
+            cost[index] = units if ok else None
+    return vendor_of, cost
 
 
 def priced_by_plan(cdrs, callees: list[str], billsec: list[int], plan_ids: list[int | None], decks: Callable[[int | None], PricedDeck]) -> tuple[list, ...]:

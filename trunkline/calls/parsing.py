@@ -51,6 +51,7 @@ class Cdr(msgspec.Struct, forbid_unknown_fields=True):
     direction: Direction | None = None
     leg: Leg | None = None
     linked_id: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    gateway: Annotated[str, msgspec.Meta(max_length=128)] | None = None
 
 
 _fast = msgspec.json.Decoder(list[Cdr])
@@ -100,7 +101,7 @@ def _fast_batch(body: bytes) -> list[Cdr] | None:
     texts = (
         text
         for cdr in calls
-        for text in (cdr.call_id, cdr.callee, cdr.account_id, cdr.caller, cdr.disposition, cdr.hangup_cause, cdr.linked_id)
+        for text in (cdr.call_id, cdr.callee, cdr.account_id, cdr.caller, cdr.disposition, cdr.hangup_cause, cdr.linked_id, cdr.gateway)
         if text
     )
     if any(text != text.strip() for text in texts):  # a string CallIn would strip (str.isspace's whitespace)

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
-from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, Integer, String, bindparam, case, cast, func, nulls_first, select, update
+from sqlalchemy import JSON, BigInteger, Boolean, Connection, Date, Integer, String, and_, bindparam, case, cast, func, nulls_first, select, update
 
 from trunkline.db.tables import UTCDateTime
 from trunkline.db.tables import call_totals_by_account as by_account
@@ -21,10 +21,14 @@ from trunkline.kit.lookup import among
 c = table.c
 COLUMNS = [column.name for column in table.columns]
 _encode = msgspec.json.Encoder().encode
-GROUPS = {"day": "day", "account": "account_id", "type": "rate_type", "prefix": "prefix", "disposition": "disposition", "hangup_cause": "hangup_cause"}  # report group -> column
-FROM_CALLS = frozenset({"disposition", "hangup_cause"})  # groups the daily totals do not keep
+GROUPS = {
+    "day": "day", "account": "account_id", "type": "rate_type", "prefix": "prefix", "disposition": "disposition", "hangup_cause": "hangup_cause",
+    "vendor": "vendor_id",
+}  # report group -> column
+FROM_CALLS = frozenset({"disposition", "hangup_cause", "vendor"})  # groups the daily totals do not keep
 TIME_COLUMNS = ("start_at", "answer_at", "end_at", "created_at", "rated_at")
 TOTALS_SUMS = ("calls", "answered", "unrated", "billsec", "cost")
+VENDOR_SUMS = ("vendor_cost", "margin", "losses")  # also summed when a report groups by vendor
 # Every daily totals table, keyed by org_id, day and these. Reports by prefix and account read
 # `calls` (one account's calls through its index), so no third table slows every ingest.
 # Written in this order: nearly every batch of a day shares the per-account rows, and on
@@ -217,7 +221,7 @@ def count_in_range(conn: Connection, org_id: int, start_date: date, end_date: da
 def update_ratings(conn: Connection, changes: list[dict[str, Any]]) -> None:
     """New rating results, keyed by `call_pk`; totals are moved by the caller."""
     if changes:
-        fields = ("rated", "unrated_reason", "cost", "rate_id", "prefix", "rate_type", "breakdown", "rate_plan_id", "period", "rated_at")
+        fields = ("rated", "unrated_reason", "cost", "rate_id", "prefix", "rate_type", "breakdown", "rate_plan_id", "period", "vendor_id", "vendor_cost", "rated_at")
         statement = update(table).where(c.id == bindparam("call_pk")).values({name: bindparam(f"new_{name}") for name in fields})
         conn.execute(statement, [{"call_pk": change["call_pk"], **{f"new_{name}": change[name] for name in fields}} for change in changes])
 
@@ -249,8 +253,11 @@ def _report_from_calls(
     """`report`'s rows summed from `calls`, with the same UTC days and keys as the totals (a few
     seconds per million calls: answer-seizure ratios by disposition or hangup cause come from here)."""
     day = func.substr(c.start_at, 1, 10) if conn.dialect.name == "sqlite" else cast(func.timezone("UTC", c.start_at), Date)
-    columns = {"day": day, "account": c.account_id, "type": c.rate_type, "prefix": c.prefix, "disposition": c.disposition, "hangup_cause": c.hangup_cause}
-    keys = [_key(columns[name], name) for name in group_by]
+    columns = {
+        "day": day, "account": c.account_id, "type": c.rate_type, "prefix": c.prefix, "disposition": c.disposition, "hangup_cause": c.hangup_cause,
+        "vendor": c.vendor_id,
+    }
+    keys = [columns[name].label(name) if name == "vendor" else _key(columns[name], name) for name in group_by]
     conditions = _range(org_id, start_date, end_date, account_id) + [c[name] == value for name, value in only.items()]
     measures = [
         func.count().label("calls"),
@@ -259,6 +266,13 @@ def _report_from_calls(
         cast(func.sum(c.billsec), BigInteger).label("billsec"),
         cast(func.coalesce(func.sum(c.cost), 0), BigInteger).label("cost"),
     ]
+    if "vendor" in group_by:  # the cost and margin of the calls a vendor carried, billed ones with both known
+        both = and_(c.cost.is_not(None), c.vendor_cost.is_not(None))
+        measures += [
+            cast(func.coalesce(func.sum(c.vendor_cost), 0), BigInteger).label("vendor_cost"),
+            cast(func.coalesce(func.sum(case((both, c.cost - c.vendor_cost))), 0), BigInteger).label("margin"),
+            func.count(case((c.vendor_cost > c.cost, 1))).label("losses"),
+        ]
     statement = select(*keys, *measures).where(*conditions).group_by(*keys)
     return _tuples(conn, statement.order_by(*(nulls_first(key) for key in keys)))
 

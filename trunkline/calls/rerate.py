@@ -15,6 +15,7 @@ from trunkline.call_rates.deck_cache import PricedDeck, terms
 from trunkline.calls import repository as store
 from trunkline.calls.ingest import NO_DESTINATION
 from trunkline.rating import Unrated
+from trunkline.vendors import service as vendors
 
 
 def rating_columns(deck: PricedDeck, callee: str, billsec: int, start: datetime, now: datetime) -> dict[str, Any]:
@@ -29,7 +30,15 @@ def rating_columns(deck: PricedDeck, callee: str, billsec: int, start: datetime,
             "prefix": rate.prefix, "rate_type": rate.type, "breakdown": list(terms(rate)), **common}
 
 
-_RATING = ("rated", "cost", "rate_id", "breakdown", "rate_plan_id", "period")  # a change of any is written
+_RATING = ("rated", "cost", "rate_id", "breakdown", "rate_plan_id", "period", "vendor_id", "vendor_cost")  # a change of any is written
+
+
+def vendor_columns(decks: Callable[[int | None], PricedDeck], route: tuple[int, int] | None, callee: str, billsec: int, start: datetime) -> dict[str, Any]:
+    """A stored call's vendor (its gateway's, as the vendors are now) and what it charges."""
+    if route is None:
+        return {"vendor_id": None, "vendor_cost": None}
+    result = decks(route[1]).rate_call(callee, billsec, start)
+    return {"vendor_id": route[0], "vendor_cost": None if isinstance(result, Unrated) else result.cost_units}
 
 
 @dataclass
@@ -47,11 +56,13 @@ def rerate(conn: Connection, org_id: int, decks: Callable[[int | None], PricedDe
     were charged to move by the difference (one ledger entry each)."""
     result = Rerated()
     plan_of = accounts.plans_of(conn, org_id, {row.account_ref for row in rows} - {None})
+    routes = vendors.by_gateway(conn, org_id) if any(row.gateway for row in rows) else {}
     refunds: dict[int, Charge] = {}  # account row id: old cost - new cost
     before, after, changes = [], [], []
     for row in rows:
         old = row._asdict()
         new = {**old, **rating_columns(decks(plan_of.get(row.account_ref)), row.callee, row.billsec, row.start_at, now)}
+        new.update(vendor_columns(decks, routes.get(row.gateway), row.callee, row.billsec, row.start_at))
         result.calls += 1
         result.cost_before += old["cost"] or 0
         result.cost_after += new["cost"] or 0

@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, model_validator
-from sqlalchemy import case
+from sqlalchemy import case, false, func
 
 from trunkline.call_rates.schemas import Breakdown, CallStatus, RateType
 from trunkline.db.tables import calls as table
@@ -62,6 +62,7 @@ class CallIn(Input):
     direction: Direction | None = None
     leg: Leg | None = None
     linked_id: Annotated[str, Field(max_length=128, description="Links the legs of one call: the A-leg's id, or Asterisk's linkedid")] | None = None
+    gateway: Annotated[str, Field(max_length=128, description="The gateway or trunk the call left through: names its vendor (see /api/vendors)")] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "CallIn":
@@ -117,6 +118,11 @@ class Call(Output):
     rate_type: RateType | None
     rate_plan_id: ApiId | None = Field(description="The rate plan that priced it")
     period: str | None = Field(description="The plan's period at its start (null: the plan has none)")
+    gateway: str | None
+    vendor_id: ApiId | None = Field(description="The vendor whose gateway carried it")
+    vendor_cost: MoneyOut | None = Field(description="What the vendor's buy plan charges for it (null: no vendor, or no vendor rate)")
+    margin: MoneyOut | None = Field(description="cost - vendor_cost, when both are known")
+    loss: bool = Field(description="The vendor charges more than the customer pays: flagged, never hidden")
     created_at: datetime
     rated_at: datetime
 
@@ -231,6 +237,11 @@ def present(row) -> dict[str, Any]:
         "rate_type": row.rate_type,
         "rate_plan_id": ids.encode(row.rate_plan_id) if row.rate_plan_id else None,
         "period": row.period,
+        "gateway": row.gateway,
+        "vendor_id": ids.encode(row.vendor_id) if row.vendor_id else None,
+        "vendor_cost": from_units(row.vendor_cost) if row.vendor_cost is not None else None,
+        "margin": from_units(row.cost - row.vendor_cost) if row.cost is not None and row.vendor_cost is not None else None,
+        "loss": row.cost is not None and row.vendor_cost is not None and row.vendor_cost > row.cost,
         "created_at": row.created_at,
         "rated_at": row.rated_at,
     }
@@ -264,6 +275,11 @@ FIELDS = query.Fields(
         "rate_type": query.Field(c.rate_type, "enum", choices=tuple(RateType)),
         "rate_plan_id": query.Field(c.rate_plan_id, "id"),
         "period": query.Field(c.period, "str"),
+        "gateway": query.Field(c.gateway, "str"),
+        "vendor_id": query.Field(c.vendor_id, "id"),
+        "vendor_cost": query.Field(c.vendor_cost, "money"),
+        "margin": query.Field(c.cost - c.vendor_cost, "money"),
+        "loss": query.Field(func.coalesce(c.vendor_cost > c.cost, false()), "bool"),
         "created_at": query.Field(c.created_at, "datetime"),
         "rated_at": query.Field(c.rated_at, "datetime"),
     },

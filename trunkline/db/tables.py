@@ -119,6 +119,22 @@ rate_plans = Table(
     UniqueConstraint("org_id", "name", name="uq_rate_plans_org_name"),
 )
 
+# Terminating carriers: each charges by a `buy` plan; `gateways` are the names the switches give
+# the routes to it (FreeSWITCH's sip_gateway_name, the trunk of Asterisk's dstchannel).
+vendors = Table(
+    "vendors",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("name", String(200), nullable=False),
+    Column("rate_plan_id", BigInteger, ForeignKey("rate_plans.id"), nullable=False),
+    Column("gateways", JSON, nullable=False),
+    Column("description", String(1024)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "name", name="uq_vendors_org_name"),
+)
+
 EVER = datetime(1970, 1, 1, tzinfo=UTC)  # effective_from of a rate in force from the beginning
 
 # A rate is in force in its plan from effective_from (EVER: from the beginning) up to
@@ -197,6 +213,11 @@ calls = Table(
     Column("breakdown", JSON),  # the rate's pricing terms, [free_seconds, …, price_n] (deck_cache.TERMS)
     Column("rate_plan_id", BigInteger),  # the plan that priced it, and the period at its start
     Column("period", String(32)),
+    # The terminating carrier: the gateway or trunk the call left through, the vendor it maps
+    # to, and what the vendor's buy plan charges for it (cost is what the customer pays).
+    Column("gateway", String(128)),
+    Column("vendor_id", BigInteger),
+    Column("vendor_cost", Money),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("rated_at", UTCDateTime(), nullable=False),
     # Both legs of a bridged call are stored when a switch sends them, linked by linked_id (the

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trunkline.db.tables import accounts, call_rates, calls, organizations
+from trunkline.db.tables import accounts, call_rates, calls, organizations, vendors
 from trunkline.db.tables import rate_plans as table
 from trunkline.kit import ids, lookup
 from trunkline.kit.failures import Conflict
@@ -66,12 +66,18 @@ def find(conn: Connection, org_id: int, plan_id: int):
     return lookup.by_id(conn, table, org_id, plan_id)
 
 
+def named(conn: Connection, org_id: int, name: str):
+    return conn.execute(select(table).where(c.org_id == org_id, c.name == name)).first()
+
+
 def in_use(conn: Connection, org_id: int, plan_id: int) -> str | None:
-    """What keeps a plan from being deleted: accounts priced by it, or calls it priced."""
+    """What keeps a plan from being deleted: accounts priced by it, calls it priced, vendors on it."""
     if conn.scalar(select(exists().where(accounts.c.org_id == org_id, accounts.c.rate_plan_id == plan_id))):
         return "accounts are priced by it"
     if conn.scalar(select(exists().where(calls.c.org_id == org_id, calls.c.rate_plan_id == plan_id))):
         return "stored calls were priced by it"
+    if conn.scalar(select(exists().where(vendors.c.org_id == org_id, vendors.c.rate_plan_id == plan_id))):
+        return "a vendor charges by it"
     return None
 
 

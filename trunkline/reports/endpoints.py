@@ -18,13 +18,14 @@ from trunkline.kit.errors import ApiError, bad_query
 from trunkline.kit.resources import Database
 from trunkline.kit.responses import done
 from trunkline.kit.routing import resource_router
-from trunkline.kit.schema import MoneyOut, Output
+from trunkline.kit import ids
+from trunkline.kit.schema import ApiId, MoneyOut, Output
 from trunkline.rating.money import from_units
 
 router = resource_router("/reports", "reports")
 SCOPES = ("reports",)  # the scope resources these routes guard
 MAX_DAYS = 3660
-COLUMN_NAMES = {"account": "account_id"}
+COLUMN_NAMES = {"account": "account_id", "vendor": "vendor_id"}
 
 
 class ReportRow(Output):
@@ -41,6 +42,10 @@ class ReportRow(Output):
     cost: MoneyOut | None = Field(
         description="Sum of rated calls' cost; unrated calls are counted in `unrated`. Null when every call of the group is unrated: never priced at 0"
     )
+    vendor_id: ApiId | None = Field(None, description="Grouped by vendor: the vendor (null: calls no vendor carried)")
+    vendor_cost: MoneyOut | None = Field(None, description="Grouped by vendor: what the vendors charge for the group's calls")
+    margin: MoneyOut | None = Field(None, description="Grouped by vendor: cost - vendor_cost over the calls with both known")
+    losses: int | None = Field(None, description="Grouped by vendor: calls the vendor charges more for than the customer pays")
 
 
 class Report(Output):
@@ -69,7 +74,8 @@ class ReportQuery:
         hangup_cause: Annotated[str | None, Query(max_length=64, description="Only calls with this hangup cause, e.g. NORMAL_CLEARING")] = None,
         group_by: Annotated[
             str,
-            Query(description="Comma-separated: day, account, type, prefix, disposition, hangup_cause (the last two read the calls themselves)"),
+            Query(description="Comma-separated: day, account, type, prefix, disposition, hangup_cause, vendor (the last three read the "
+                  "calls themselves; vendor adds vendor_cost, margin and losses)"),
         ] = "day",
     ) -> None:
         if end_date < start_date:
@@ -86,9 +92,30 @@ def _report(db: Engine, org_id: int, asked: ReportQuery) -> tuple[tuple[str, ...
     with db.connect() as conn:
         rows = store.report(conn, org_id, asked.start_date, asked.end_date, asked.account_id, asked.groups, asked.only)
     columns = tuple(COLUMN_NAMES.get(group, group) for group in asked.groups) + store.TOTALS_SUMS
+    if "vendor" in asked.groups:
+        columns += store.VENDOR_SUMS
+    return columns, list(map(_shown(columns), rows))
+
+
+@functools.cache
+def _shown(columns: tuple[str, ...]):
+    """How a report row of these columns is shown: money as decimals (cost null when every call
+    is unrated), vendors by API id."""
     row_type = _row_type(columns)
-    calls, unrated = columns.index("calls"), columns.index("unrated")
-    return columns, [row_type(*row[:-1], from_units(row[-1]) if row[unrated] < row[calls] else None) for row in rows]
+    calls, unrated, cost = columns.index("calls"), columns.index("unrated"), columns.index("cost")
+    money = [columns.index(name) for name in ("vendor_cost", "margin") if name in columns]
+    vendor = columns.index("vendor_id") if "vendor_id" in columns else None
+
+    def shown(row: tuple) -> msgspec.Struct:
+        values = list(row)
+        values[cost] = from_units(values[cost]) if values[unrated] < values[calls] else None
+        for index in money:
+            values[index] = from_units(values[index])
+        if vendor is not None and values[vendor] is not None:
+            values[vendor] = ids.encode(values[vendor])
+        return row_type(*values)
+
+    return shown
 
 
 def _as_csv(columns: tuple[str, ...], data: list[msgspec.Struct]) -> StreamingResponse:

@@ -160,6 +160,16 @@ def record_id(values: dict[str, str], row: list[str]) -> str:
     return found
 
 
+_CHANNEL = re.compile(r"[A-Za-z0-9_]+/(.+?)(?:-[0-9a-f]+)?(?:;[0-9])?")
+
+
+def trunk(channel: str) -> str | None:
+    """The peer or trunk of a channel name (`SIP/carrier-0000002a` -> carrier; PJSIP, IAX2 and
+    DAHDI alike), which names the call's vendor; None for an empty dstchannel."""
+    found = _CHANNEL.fullmatch(channel.strip())
+    return found.group(1) if found else None
+
+
 def _cdr(row: list[str], line: int, tz: tzinfo) -> dict[str, Any]:
     layout = LAYOUTS.get(len(row))
     if len(row) == len(CUSTOM_SAMPLE) and _TIME.fullmatch(row[8]) and not _TIME.fullmatch(row[11]):  # cdr_csv's end is a time
@@ -187,4 +197,5 @@ def _cdr(row: list[str], line: int, tz: tzinfo) -> dict[str, Any]:
         disposition=disposition,
         leg="a",
         linked_id=values.get("linkedid", "").strip() or None,
+        gateway=trunk(values["dstchannel"]),
     )

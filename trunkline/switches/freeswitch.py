@@ -390,4 +390,20 @@ def _cdr(variables: dict[str, str], profile: dict[str, str], times: dict[str, st
         direction=direction,
         leg=leg,
         linked_id=originator if leg == "b" and originator else call_id,
+        gateway=gateway(variables),
     )
+
+
+_CHANNEL_VARIABLES = re.compile(r"^(?:\{[^}]*\}|\[[^\]]*\]|<[^>]*>)+")  # {a=b}[c=d]<e=f> before a dial string
+
+
+def gateway(variables: dict[str, str]) -> str | None:
+    """The gateway the call left through: the B-leg's sip_gateway_name, or on the A-leg the
+    gateway its bridge dialled (`bridge` to `sofia/gateway/<name>/<number>`, the first of a list)."""
+    if variables.get("sip_gateway_name"):
+        return variables["sip_gateway_name"]
+    if (variables.get("last_app") or "") == "bridge":
+        dialled = _CHANNEL_VARIABLES.sub("", (variables.get("last_arg") or "").split("|")[0].split(",")[0].strip())
+        if dialled.startswith("sofia/gateway/"):
+            return dialled.split("/")[2] or None
+    return None
