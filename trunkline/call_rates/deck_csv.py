@@ -28,7 +28,7 @@ from trunkline.rating.money import PLACES, SCALE, from_units
 # Columns a deck file may leave out: each is 0 for every row (no free seconds, no grace period,
 # no connect fee, no surcharge), as most carriers' price lists have none of them.
 ZERO_BY_DEFAULT = {"free_seconds": "0", "grace_period": "0", "connect_fee": "0", "postcall_surcharge": "0"}
-_FIELDS = {name: info for name, info in CallRateCreate.model_fields.items() if name in CSV_COLUMNS}  # a file names its plan elsewhere
+_FIELDS = {name: info for name, info in CallRateCreate.model_fields.items() if name in CSV_COLUMNS}
 REQUIRED = tuple(name for name, info in _FIELDS.items() if info.is_required())
 REQUIRED_COLUMNS = tuple(name for name in REQUIRED if name not in ZERO_BY_DEFAULT)
 
@@ -253,7 +253,7 @@ def _read_chunk(header: list[str], chunk: list[tuple[int, list[str]]], first_lin
                 for problem in problems(exc):
                     result.fail(RowError(line, problem["name"], problem["reason"]))
                 continue
-            row = to_row(rate.model_dump(exclude={"rate_plan_id"}))
+            row = to_row(rate.model_dump(include=set(CSV_COLUMNS)))
         key = (row["prefix"], row.get("period") or None, row.get("effective_from"))
         if key in first_line:
             result.fail(RowError(line, "prefix", f"duplicate prefix {_named(key)} (first on line {first_line[key]})"))

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, Field
 from trunkline.db.tables import EVER
 from trunkline.db.tables import call_rates as table
 from trunkline.kit import ids, query
-from trunkline.kit.schema import ApiId, Input, MoneyIn, MoneyOut, Output
+from trunkline.kit.schema import ApiId, Currency, Input, MoneyIn, MoneyOut, Output
 from trunkline.rate_plans.schemas import PeriodName
 from trunkline.rating.money import MoneyError, from_units, to_units
 
@@ -52,6 +52,7 @@ FROM_HELP = (
 class CallRateCreate(Input):
     read_only: ClassVar[frozenset[str]] = READ_ONLY
     rate_plan_id: ApiId | None = Field(None, description=PLAN_HELP)
+    currency: Currency | None = Field(None, description="A rate is in its plan's currency: if sent, it must be that one (422 otherwise)")
     prefix: Prefix
     period: PeriodName | None = Field(None, description=PERIOD_HELP)
     effective_from: AwareDatetime | None = Field(None, description=FROM_HELP)
@@ -112,7 +113,7 @@ class CallRate(MatchedRate):
 
 
 MONEY_FIELDS = ("connect_fee", "postcall_surcharge", "price_1", "price_n")
-CSV_COLUMNS = tuple(name for name in CallRateCreate.model_fields if name != "rate_plan_id")
+CSV_COLUMNS = tuple(name for name in CallRateCreate.model_fields if name not in ("rate_plan_id", "currency"))  # a file names its plan elsewhere
 
 
 def present(row) -> dict:

@@ -65,6 +65,9 @@ def checked_period(plan, period: str | None) -> None:
 
 def create(conn: Connection, org_id: int, values: dict[str, Any], now: datetime) -> int:
     plan = plan_for(conn, org_id, values.pop("rate_plan_id", None))
+    currency = values.pop("currency", None)
+    if currency is not None and currency != plan.currency:
+        raise Invalid.fields({"name": "currency", "reason": f"the plan's rates are in {plan.currency}"})
     checked_period(plan, values.get("period"))
     return store.create(conn, org_id, plan.id, values, now)
 

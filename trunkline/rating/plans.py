@@ -102,6 +102,11 @@ class PlanDeck:
         digits = normalize_number(number)
         if digits is None:
             return None
+        return self._match(digits, moment)
+
+    def _match(self, digits: str, moment: datetime) -> Rate | None:
+        if self._deck is not None:  # no dates, no periods: the plain deck's one probe per length
+            return self._deck.match(digits)
         found = self.find(digits, epoch_us(moment), self.schedule.period_at(moment))
         return None if found is None else self.rates[found]
 
@@ -112,8 +117,7 @@ class PlanDeck:
         digits = normalize_number(number)
         if digits is None:
             return Unrated(INVALID_NUMBER, number)
-        found = self.find(digits, epoch_us(moment), self.schedule.period_at(moment))
-        if found is None:
+        rate = self._match(digits, moment)
+        if rate is None:
             return Unrated(NO_MATCHING_PREFIX, number)
-        rate = self.rates[found]
         return Rated(rate, price(rate, billsec))

@@ -70,6 +70,8 @@ class Schedule:
 
     def period_at(self, moment: datetime) -> str:
         """The period in force at `moment` (an aware datetime)."""
+        if not self.windows:
+            return ALL_PERIODS
         local = moment.astimezone(self.zone)
         return self.names[self._slots[local.weekday() * MINUTES_PER_DAY + local.hour * 60 + local.minute]]
 
