@@ -131,6 +131,12 @@ def duckdb_query(lengths: list[int]) -> str:
         FROM checked c
         {joins}
     )
+    {PRICED}
+    """
+
+
+# Status, rate index and exact cost of each `matched` row (row_id, billsec, ok, idx) from `rates`.
+PRICED = f"""
     SELECT m.row_id,
            CASE WHEN NOT m.ok THEN {INVALID} WHEN m.idx IS NULL THEN {NO_MATCH} ELSE {RATED} END::TINYINT AS status,
            coalesce(m.idx, -1) AS idx,
@@ -141,8 +147,7 @@ def duckdb_query(lengths: list[int]) -> str:
                          * r.price_n * r.interval_n)
                       * (100000 + r.postcall_surcharge) + 3000000) // 6000000
            END AS cost
-    FROM matched m LEFT JOIN rates r ON r.idx = m.idx
-    """
+    FROM matched m LEFT JOIN rates r ON r.idx = m.idx"""
 
 
 if __name__ == "__main__":

@@ -30,9 +30,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _deck import make_cdrs, make_prefixes, make_rates
-from rating import best_of, report
+from rating import PRICED, best_of, report
 
-from trunkline.rating import ALL_PERIODS, ALWAYS_FROM, ALWAYS_TO, INVALID, NO_MATCH, RATED, PlanDeck, PlanRater, Schedule, Version, Window, epoch_us
+from trunkline.rating import ALL_PERIODS, ALWAYS_FROM, ALWAYS_TO, RATED, PlanDeck, PlanRater, Schedule, Version, Window, epoch_us
 
 ZONES = ("UTC", "Europe/London", "America/New_York")
 WEEKDAYS, WEEKEND = frozenset(range(5)), frozenset({5, 6})
@@ -181,17 +181,7 @@ def query(lengths: list[int]) -> str:
         FROM timed c
         {chr(10).join(joins)}
     )
-    SELECT m.row_id,
-           CASE WHEN NOT m.ok THEN {INVALID} WHEN m.idx IS NULL THEN {NO_MATCH} ELSE {RATED} END::TINYINT AS status,
-           coalesce(m.idx, -1) AS idx,
-           CASE WHEN m.idx IS NULL THEN -1
-                WHEN m.billsec <= r.grace_period THEN 0
-                ELSE ((r.connect_fee * 60 + r.price_1 * r.interval_1
-                       + (greatest(m.billsec - r.interval_1 - r.free_seconds, 0) + r.interval_n - 1) // r.interval_n
-                         * r.price_n * r.interval_n)
-                      * (100000 + r.postcall_surcharge) + 3000000) // 6000000
-           END AS cost
-    FROM matched m LEFT JOIN rates r ON r.idx = m.idx
+    {PRICED}
     """
 
 
