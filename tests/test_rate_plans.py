@@ -139,6 +139,26 @@ def test_a_newer_rate_takes_over_at_its_effective_from_and_the_history_is_kept(o
     assert ok(org.client.get(f"/api/call_rates/{first['id']}"))["effective_to"] is None
 
 
+def test_moving_a_version_chains_its_neighbours_again(org):
+    first = ok(org.client.post("/api/call_rates", json=rate()))
+    second = ok(org.client.post("/api/call_rates", json=rate(effective_from="2026-06-01T00:00:00Z", price_1="0.5")))
+
+    def ends():
+        return [ok(org.client.get(f"/api/call_rates/{r['id']}"))["effective_to"] for r in (first, second)]
+
+    ok(org.client.patch(f"/api/call_rates/{second['id']}", json={"effective_from": "2026-07-01T00:00:00Z"}))
+    assert ends() == ["2026-07-01T00:00:00Z", None]
+    ok(org.client.patch(f"/api/call_rates/{second['id']}", json={"effective_from": "2026-01-01T00:00:00+02:00"}))
+    assert ends() == ["2025-12-31T22:00:00Z", None]
+    assert_error(org.client.patch(f"/api/call_rates/{second['id']}", json={"effective_from": None}), 409, "DUPLICATE_PREFIX")  # the first is
+    ok(org.client.patch(f"/api/call_rates/{first['id']}", json={"effective_from": "2027-01-01T00:00:00Z"}))
+    assert ends() == [None, "2027-01-01T00:00:00Z"]  # the first now follows the second
+    assert quote(org.client, at="2026-12-31T00:00:00Z")["rate"]["id"] == second["id"]
+    assert quote(org.client, at="2025-01-01T00:00:00Z")["status"] == "unrated"
+    ok(org.client.patch(f"/api/call_rates/{second['id']}", json={"period": None, "prefix": "33"}))
+    assert ends() == [None, None]
+
+
 CSV = "prefix,interval_1,interval_n,price_1,price_n\n"
 
 

@@ -237,7 +237,7 @@ async def get_call_rate(id: str, db: Database, who: Reader):
 def update_call_rate(
     id: str, body: CallRateUpdate, db: Database, who: Annotated[Principal, caller("call_rates.update")]
 ):
-    values = changes(body, nullable=frozenset({"description"}))
+    values = changes(body, nullable=frozenset({"description", "period", "effective_from"}))
     rate_id = object_id(id, "Call rate")
     with db.begin() as conn:
         found = service.change(conn, who.org_id, rate_id, values, utcnow())

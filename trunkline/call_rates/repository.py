@@ -76,7 +76,7 @@ def change(conn: Connection, org_id: int, rate_id: int, values: dict[str, Any], 
     moved = {name: row.get(name, getattr(old, name)) for name in ("prefix", "period", "effective_from")}
     if moved != {name: getattr(old, name) for name in moved}:
         _set_ends(conn, versions.Line(_line(conn, old.plan_id, old.prefix, old.period)).remove(rate_id))
-        line = versions.Line(_line(conn, old.plan_id, moved["prefix"], moved["period"]))
+        line = versions.Line(slot for slot in _line(conn, old.plan_id, moved["prefix"], moved["period"]) if slot[2] != rate_id)
         clash = line.at(moved["effective_from"])
         if clash is not None:
             raise versions.clash(moved, ids.encode(clash))
