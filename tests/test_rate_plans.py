@@ -179,6 +179,11 @@ def test_a_list_dated_in_the_future_changes_nothing_until_then_and_replace_ends_
     again = load("44,60,60,0.025,0.025\n", mode="replace", effective_from="2099-01-01T00:00:00Z")
     assert (again["inserted"], again["updated"]) == (0, 1)
     assert quote(org.client, at="2099-06-01T00:00:00Z")["cost"] == 0.025
+    # A corrected full list for the same date replaces the first before it takes effect.
+    load("44,60,60,0.03,0.03\n49,60,60,0.04,0.04\n", mode="replace", effective_from="2099-01-01T00:00:00Z")
+    load("44,60,60,0.03,0.03\n", mode="replace", effective_from="2099-01-01T00:00:00Z")
+    assert quote(org.client, number="49", at="2099-02-01T00:00:00Z")["status"] == "unrated"
+    assert ok(org.client.get("/api/call_rates", params={"filter": "prefix eq '49'"}))["count"] == 0
     # Rows may carry their own date; a repeated version in one file is a bad row.
     body = assert_error(
         org.client.post(

@@ -123,7 +123,8 @@ def load(
     A row's version is its prefix, period and start (its effective_from, else `start`, else
     EVER): a stored version is updated in place, a new one inserted and chained. `replace`
     without `start` swaps the plan's whole deck, history included; with `start`, it ends there
-    every prefix the list no longer has, and keeps the history. Decks run to hundreds of
+    every prefix the list no longer has (dropping their versions not yet in force by then),
+    and keeps the history. Decks run to hundreds of
     thousands of rows, so rows go to the driver as plain tuples: with per-row parameter
     processing SQLAlchemy would take most of the import's time.
     """
@@ -140,7 +141,9 @@ def load(
     fresh_ids = iter(ids.generator.many(len(rows)))
     fresh, changed = stored.place(rows, fresh_ids)
     if replace and start is not None:
-        stored.end_absent(start, {(row["prefix"], row["period"]) for row in rows})
+        dropped = stored.end_absent(start, {(row["prefix"], row["period"]) for row in rows})
+        if dropped:
+            conn.execute(delete(table).where(c.id.in_(dropped)))
     ends = stored.ends()
     bind = table.c.updated_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)  # as SQLAlchemy stores a time
     cursor = conn.connection.driver_connection.cursor()

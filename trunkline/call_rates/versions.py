@@ -108,15 +108,22 @@ class Plan:
                 changed.append(row)
         return fresh, changed
 
-    def end_absent(self, at: datetime, kept: set[tuple[str, str]]) -> None:
-        """End at `at` the version in force then of every prefix and period not in `kept`."""
+    def end_absent(self, at: datetime, kept: set[tuple[str, str]]) -> list[int]:
+        """End at `at` the version in force then of every prefix and period not in `kept`; the
+        ids of their versions starting at `at` or later, which the new list replaces before they
+        take effect (the caller deletes them)."""
+        dropped = []
         for key, line in self.lines.items():
             if key in kept:
                 continue
             for slot in line.slots:
-                if slot[0] <= at and (slot[1] is None or slot[1] > at):
+                if slot[0] >= at:
+                    dropped.append(slot[2])
+                elif slot[1] is None or slot[1] > at:
                     slot[1] = at
-                    self.touched.add(key)
+            line.slots = [slot for slot in line.slots if slot[0] < at]
+            self.touched.add(key)
+        return dropped
 
     def ends(self) -> dict[int, datetime | None]:
         """The ends that differ from the stored ones, once every touched line is chained."""
