@@ -37,8 +37,11 @@ PlanParam = Annotated[str | None, Query(description="The rate plan's id (default
 
 
 def _plan(conn, org_id: int, rate_plan_id: str | None) -> int:
-    """The plan a request names (its id), or the default plan; 404 for another organization's."""
-    return plans.find(conn, org_id, None if rate_plan_id is None else object_id(rate_plan_id, "Rate plan")).id
+    """The plan a request names (its id), or the default plan (whose id is the organization's:
+    no read); 404 for another organization's."""
+    if rate_plan_id is None:
+        return org_id
+    return plans.find(conn, org_id, object_id(rate_plan_id, "Rate plan")).id
 
 
 def in_force(at: datetime) -> list:
