@@ -25,7 +25,6 @@ from api import HOST, server
 from sqlalchemy import delete
 
 from trunkline.app import prepare
-from trunkline.call_rates.schemas import CSV_COLUMNS
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import organizations
 from trunkline.identity import repository as identity
@@ -36,13 +35,17 @@ TARGET = 10.0
 TRUNKLINE = Path(sys.executable).with_name("trunkline")
 
 
+# A carrier's usual list: no periods, no dates (those columns are optional, see call_rates.deck_csv).
+COLUMNS = ("prefix", "type", "free_seconds", "grace_period", "interval_1", "interval_n", "connect_fee", "postcall_surcharge", "price_1", "price_n", "description")
+
+
 def write_deck(path: Path, count: int, seed: int = 11) -> None:
     """A valid deck of `count` unique prefixes in the import format (money with up to five places)."""
     rng = random.Random(seed)
     types = ("LOCAL", "NATIONAL", "INTERNATIONAL", "MOBILE")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(COLUMNS)
         for i in range(count):
             price = rng.randrange(50, 300_000)
             writer.writerow(

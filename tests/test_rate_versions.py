@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trunkline.call_rates.versions import Line, Plan
+from trunkline.call_rates.versions import Line, Plan, chain
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 moments = st.integers(0, 40).map(lambda day: T0 + timedelta(days=day))
@@ -35,6 +35,7 @@ def test_inserts_and_removals_keep_each_version_until_the_next(operations):
             del starts[rate], stored[rate]
         assert stored == expected_ends(starts)
         assert {slot[2]: slot[1] for slot in line.slots} == stored
+        assert not chain(line.slots)  # chained already
 
 
 def test_a_full_list_ends_the_prefixes_it_lacks_and_drops_their_later_versions():
@@ -44,3 +45,12 @@ def test_a_full_list_ends_the_prefixes_it_lacks_and_drops_their_later_versions()
     assert ([row["id"] for row in fresh], changed) == ([4], [])
     assert plan.end_absent(d, {("44", "")}) == [3]
     assert plan.ends() == {1: d, 2: d}
+
+
+def test_a_new_prefix_given_twice_in_one_list_is_chained():
+    plan = Plan([])
+    d1, d2 = T0, T0 + timedelta(days=5)
+    rows = [{"prefix": "49", "period": "", "effective_from": d2}, {"prefix": "49", "period": "", "effective_from": d1}, {"prefix": "33", "period": "", "effective_from": d1}]
+    fresh, _ = plan.place(rows, iter([1, 2, 3]))
+    assert [row["id"] for row in fresh] == [1, 2, 3]
+    assert plan.ends() == {2: d2}
