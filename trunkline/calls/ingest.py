@@ -317,9 +317,12 @@ def priced_by_plan(cdrs, callees: list[str], billsec: list[int], plan_ids: list[
     """Per call: rated, unrated reason, cost, matched rate, terms JSON, plan id and period, each
     plan's calls rated as one batch at their starts."""
     size = len(cdrs)
-    groups: dict[int | None, list[int]] = {}
-    for index, plan_id in enumerate(plan_ids):
-        groups.setdefault(plan_id, []).append(index)
+    groups: dict[int | None, list[int] | range] = {}
+    if plan_ids.count(plan_ids[0]) == size:  # one plan for the whole batch, as most are
+        groups[plan_ids[0]] = range(size)
+    else:
+        for index, plan_id in enumerate(plan_ids):
+            groups.setdefault(plan_id, []).append(index)
     status, label, cost = np.empty(size, np.int8), np.empty(size, np.int64), np.empty(size, np.int64)
     deck_of, periods = [None] * size, [None] * size
     for plan_id, rows in groups.items():
@@ -329,9 +332,12 @@ def priced_by_plan(cdrs, callees: list[str], billsec: list[int], plan_ids: list[
         seconds = np.array(billsec if every else [billsec[i] for i in rows], dtype=np.int64)
         starts = None if deck.plan.timeless else np.fromiter((epoch_us(cdrs[i].start) for i in rows), np.int64, len(rows))
         result = deck.rater.rate(numbers, seconds, starts)
-        status[rows], label[rows], cost[rows] = result.status, result.rate_index, result.cost_units
-        for index in rows:
-            deck_of[index] = deck
+        if every:
+            status, label, cost, deck_of = result.status, result.rate_index, result.cost_units, [deck] * size
+        else:
+            status[rows], label[rows], cost[rows] = result.status, result.rate_index, result.cost_units
+            for index in rows:
+                deck_of[index] = deck
         schedule = deck.plan.schedule
         if schedule.windows:
             for index, period in zip(rows, schedule.periods_at(starts).tolist()):
