@@ -158,3 +158,25 @@ def test_0013_moves_every_deck_to_its_organizations_default_plan(backend, tmp_pa
     with engine.connect() as conn:
         assert conn.execute(text("SELECT id, prefix FROM call_rates")).all() == [(7, "44")]
     engine.dispose()
+
+
+@BACKENDS
+def test_0015_gives_existing_accounts_utc_and_no_tax(backend, tmp_path, worker_id):
+    """Accounts stored before 0015 get the timezone UTC and tax rate 0 (their invoices' months are
+    UTC months, untaxed); downgrade drops the invoices and the two columns, and keeps the accounts."""
+    engine = empty_database(backend, tmp_path, f"{worker_id}_m0015")
+    _to(engine, "0014")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO organizations (id, name, is_operator, created_at, deck_version) VALUES (1, 'o', false, '2024-01-01 00:00:00+00', 0)"))
+        conn.execute(text(
+            "INSERT INTO accounts (id, org_id, account_id, name, currency, type, balance, credit_limit, created_at, updated_at) "
+            "VALUES (2, 1, 'acct-1', 'A', 'USD', 'prepaid', -1200, 0, '2024-01-01 00:00:00+00', '2024-01-01 00:00:00+00')"
+        ))
+    _to(engine, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT account_id, balance, timezone, tax_rate FROM accounts")).one() == ("acct-1", -1200, "UTC", 0)
+    _to(engine, "0014", down=True)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT account_id, balance FROM accounts")).one() == ("acct-1", -1200)
+        assert "timezone" not in set(conn.execute(text("SELECT * FROM accounts")).keys())
+    engine.dispose()

@@ -16,6 +16,7 @@ from trunkline.db.engine import make_engine, migrate
 from trunkline.identity import endpoints as auth
 from trunkline.identity import organizations, tokens, users
 from trunkline.identity.service import Directory, Identity
+from trunkline.invoices import endpoints as invoices
 from trunkline.kit import errors, ids, openapi, scopes
 from trunkline.kit.auth import AuthenticateFirstMiddleware, Authenticator
 from trunkline.kit.body import BodyDecodingMiddleware
@@ -42,7 +43,7 @@ from trunkline.voice.dispatcher import Dispatcher, make_dialer
 from trunkline.workers.leases import WorkerLease
 
 # Each route module exports its `router` and the scope resources it guards (`SCOPES`).
-ROUTE_MODULES = (auth, organizations, users, tokens, request_log, rate_plans, call_rates, vendors, lcr, calls, accounts, reports, switch_endpoints, pushes, quarantine, products, voice)
+ROUTE_MODULES = (auth, organizations, users, tokens, request_log, rate_plans, call_rates, vendors, lcr, calls, accounts, invoices, reports, switch_endpoints, pushes, quarantine, products, voice)
 ROUTERS = tuple(module.router for module in ROUTE_MODULES)
 
 

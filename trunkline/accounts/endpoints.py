@@ -114,7 +114,7 @@ update_routes(
     response_model=Done,
     summary="Delete an account",
     description="Only an account without history: one with ledger entries (top-ups, adjustments, charged calls) "
-    "is refused with 409, so the ledger and the calls charged to it are never lost.",
+    "or invoices is refused with 409, so the ledger, the calls charged to it and its invoices are never lost.",
 )
 def delete_account(id: AccountRef, db: Database, who: Annotated[Principal, caller("accounts.delete")]):
     with db.begin() as conn:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trunkline.accounts.charging import Charge
 from trunkline.accounts.schemas import TransactionKind
-from trunkline.db.tables import UTCDateTime, calls
+from trunkline.db.tables import UTCDateTime, calls, invoices
 from trunkline.db.tables import account_transactions as ledger
 from trunkline.db.tables import accounts as table
 from trunkline.kit import ids, lookup
@@ -47,8 +47,9 @@ class BalanceOutOfRange(Invalid):
 def to_row(values: dict[str, Any]) -> dict[str, Any]:
     """API values (Decimal money, enum type) as column values (integer units, text)."""
     row = dict(values)
-    if row.get("credit_limit") is not None:
-        row["credit_limit"] = to_units(row["credit_limit"])
+    for name in ("credit_limit", "tax_rate"):
+        if row.get(name) is not None:
+            row[name] = to_units(row[name])
     if row.get("type") is not None:
         row["type"] = str(row["type"])
     return row
@@ -97,17 +98,19 @@ def change(conn: Connection, org_id: int, account_ref: int, values: dict[str, An
 
 
 class HasHistory(Conflict):
-    """The account has ledger entries or charged calls, which must keep their account."""
+    """The account has ledger entries, charged calls or invoices, which must keep their account."""
 
     def __init__(self) -> None:
-        super().__init__("This account has ledger entries or charged calls; its history is kept", code="ACCOUNT_HAS_HISTORY")
+        super().__init__("This account has ledger entries, charged calls or invoices; its history is kept", code="ACCOUNT_HAS_HISTORY")
 
 
 def remove(conn: Connection, org_id: int, account_ref: int) -> None:
     """Delete an account that has no history; `HasHistory` otherwise."""
-    used = conn.execute(select(ledger.c.id).where(ledger.c.account_ref == account_ref).limit(1)).first() or conn.execute(
-        select(calls.c.id).where(calls.c.org_id == org_id, calls.c.account_ref == account_ref).limit(1)
-    ).first()
+    used = (
+        conn.execute(select(ledger.c.id).where(ledger.c.account_ref == account_ref).limit(1)).first()
+        or conn.execute(select(calls.c.id).where(calls.c.org_id == org_id, calls.c.account_ref == account_ref).limit(1)).first()
+        or conn.execute(select(invoices.c.id).where(invoices.c.account_ref == account_ref).limit(1)).first()
+    )
     if used is not None:
         raise HasHistory
     conn.execute(delete(table).where(c.id == account_ref, c.org_id == org_id))

@@ -19,6 +19,7 @@ from trunkline.db.tables import account_transactions as ledger
 from trunkline.db.tables import accounts as table
 from trunkline.kit import ids, query
 from trunkline.kit.schema import ApiId, Currency, Input, MoneyOut, Output, SignedMoneyIn
+from trunkline.rate_plans.schemas import Timezone
 from trunkline.rating.money import from_units
 
 DEFAULT_CURRENCY = "USD"
@@ -59,6 +60,8 @@ Amount = Annotated[
     AfterValidator(five_places),
 ]
 Note = Annotated[str, Field(max_length=500)]
+TaxRate = Annotated[Money, Field(le=1, description="A fraction, at most five places: 0.2 = 20 %. Taxes its invoices' subtotal")]
+ZONE_HELP = "IANA time zone: its invoices' months begin and end at midnight there"
 READ_ONLY = frozenset({"id", "balance"})
 
 
@@ -71,6 +74,8 @@ class AccountCreate(Input):
     type: AccountType = AccountType.prepaid
     credit_limit: CreditLimit = Field(default=Decimal(0), json_schema_extra={"default": 0})
     rate_plan_id: ApiId | None = Field(None, description="The sell plan pricing its calls, in its currency; null: the organization's default plan")
+    timezone: Timezone = Field("UTC", description=ZONE_HELP)
+    tax_rate: TaxRate = Field(default=Decimal(0), json_schema_extra={"default": 0})
 
 
 class AccountUpdate(Input):
@@ -82,6 +87,8 @@ class AccountUpdate(Input):
     type: AccountType | None = None
     credit_limit: CreditLimit | None = None
     rate_plan_id: ApiId | None = Field(None, description="The sell plan pricing its calls, in its currency; null: the organization's default plan")
+    timezone: Timezone | None = Field(None, description=ZONE_HELP)
+    tax_rate: TaxRate | None = None
 
 
 class Account(Output):
@@ -94,6 +101,8 @@ class Account(Output):
     credit_limit: MoneyOut
     available: MoneyOut = Field(description="What calls may still spend: balance, plus credit_limit when postpaid")
     rate_plan_id: ApiId | None = Field(description="The plan pricing its calls; null: the organization's default plan")
+    timezone: str = Field(description=ZONE_HELP)
+    tax_rate: MoneyOut = Field(description="A fraction: 0.2 = 20 %")
     created_at: datetime
     updated_at: datetime = Field(description="Last change of any field, the balance included")
 
@@ -164,6 +173,8 @@ def present(row) -> dict:
         "credit_limit": from_units(row.credit_limit),
         "available": from_units(available_units(row)),
         "rate_plan_id": ids.encode(row.rate_plan_id) if row.rate_plan_id else None,
+        "timezone": row.timezone,
+        "tax_rate": from_units(row.tax_rate),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
@@ -195,6 +206,8 @@ FIELDS = query.Fields(
         "available": query.Field(case((c.type == AccountType.postpaid.value, c.balance + c.credit_limit), else_=c.balance), "money"),
         "credit_limit": query.Field(c.credit_limit, "money"),
         "rate_plan_id": query.Field(c.rate_plan_id, "id"),
+        "timezone": query.Field(c.timezone, "str"),
+        "tax_rate": query.Field(c.tax_rate, "money"),
         "created_at": query.Field(c.created_at, "datetime"),
         "updated_at": query.Field(c.updated_at, "datetime"),
     },

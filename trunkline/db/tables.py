@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 
@@ -229,6 +230,8 @@ calls = Table(
     UniqueConstraint("org_id", "call_id", name="uq_calls_org_call_id"),
     Index("ix_calls_org_start", "org_id", "start_at"),
     Index("ix_calls_org_account_start", "org_id", "account_id", "start_at"),
+    # An invoice reads the calls charged to one account in a month; calls charged to nobody stay out of it.
+    Index("ix_calls_account_ref_start", "account_ref", "start_at", sqlite_where=text("account_ref IS NOT NULL"), postgresql_where=text("account_ref IS NOT NULL")),
 )
 
 
@@ -331,6 +334,8 @@ accounts = Table(
     Column("balance", Money, nullable=False),
     Column("credit_limit", Money, nullable=False),
     Column("rate_plan_id", BigInteger, ForeignKey("rate_plans.id")),  # None: the organization's default plan
+    Column("timezone", String(64), nullable=False, server_default="UTC"),  # IANA: where its invoices' months begin and end
+    Column("tax_rate", Money, nullable=False, server_default="0"),  # a fraction in units: 20000 = 0.2 = 20 %
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("org_id", "account_id", name="uq_accounts_org_account_id"),
@@ -352,6 +357,61 @@ account_transactions = Table(
     Column("note", String(500)),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_account_transactions_account", "account_ref", "id"),
+    Index("ix_account_transactions_kind", "account_ref", "kind", "created_at"),  # an invoice's credits, and all of them
+)
+
+# Issued invoices, never changed: one per account per month (`period_start`..`period_end`, the
+# account's `timezone` then; `starts_at`..`ends_at` the same instants in UTC), numbered 1, 2, 3 …
+# per organization. `covered`: the cost, as issued, of every call of the account started before
+# `ends_at`; the next invoice's adjustment is what that cost has become since (re-rating, late
+# CDRs, months skipped). Money in units; `tax_rate` a fraction in units.
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("number", Integer, nullable=False),
+    Column("issuer", String(200), nullable=False),  # the organization's name then
+    Column("account_ref", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("account_code", String(64), nullable=False),
+    Column("account_name", String(200), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("tax_rate", Money, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("calls", BigInteger, nullable=False),
+    Column("seconds", BigInteger, nullable=False),
+    Column("unrated_calls", BigInteger, nullable=False),
+    Column("usage", Money, nullable=False),
+    Column("adjustment", Money, nullable=False),
+    Column("subtotal", Money, nullable=False),
+    Column("tax", Money, nullable=False),
+    Column("total", Money, nullable=False),
+    Column("credits", Money, nullable=False),
+    Column("covered", Money, nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "number", name="uq_invoices_org_number"),
+    UniqueConstraint("account_ref", "period_start", name="uq_invoices_account_period"),
+)
+
+# An invoice's lines in order: `usage` per destination (calls, billed seconds, cost), one
+# `adjustment`, then `credit` per top-up or adjustment of the ledger in the month.
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("invoice_id", BigInteger, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("description", String(1024), nullable=False),
+    Column("prefix", String(64)),
+    Column("calls", BigInteger),
+    Column("seconds", BigInteger),
+    Column("amount", Money, nullable=False),
+    PrimaryKeyConstraint("invoice_id", "position", name="pk_invoice_lines"),
 )
 
 # Re-rating runs as a job in committed chunks: `after_id` is the last call re-rated, advanced in
