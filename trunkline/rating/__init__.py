@@ -14,12 +14,13 @@ from .deck import Deck, Rate
 from .limits import MAX_CALL_SECONDS, max_seconds
 from .numbers import normalize_number
 from .plan_rater import PlanRater
-from .plans import ALWAYS_FROM, ALWAYS_TO, Overlap, PlanDeck, Version
+from .plans import ALWAYS, ALWAYS_FROM, ALWAYS_TO, Overlap, PlanDeck, Version
 from .pricing import Breakdown, price
 from .schedule import ALL_PERIODS, DAYS, Schedule, Window, epoch_us
 
 __all__ = [
     "ALL_PERIODS",
+    "ALWAYS",
     "ALWAYS_FROM",
     "ALWAYS_TO",
     "DAYS",
