@@ -97,6 +97,7 @@ def test_accounts_are_priced_by_their_plan_in_its_currency(org):
     assert ok(org.client.get(f"/api/accounts/{account['id']}"))["balance"] == 9.94
     authorized = ok(org.client.get(f"/api/accounts/{account['id']}/authorize", params={"number": "4420"}))
     assert authorized["rate"]["price_1"] == 0.06
+    assert_error(org.client.patch(f"/api/rate_plans/{retail['id']}", json={"kind": "buy"}), 409, "PLAN_IN_USE")
     # The plan prices accounts and has priced calls: it stays.
     assert_error(org.client.delete(f"/api/rate_plans/{retail['id']}"), 409, "PLAN_IN_USE")
     ok(org.client.patch(f"/api/accounts/{account['id']}", json={"rate_plan_id": None}))

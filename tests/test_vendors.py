@@ -50,6 +50,7 @@ def test_vendors_crud_and_rules(org, other_org):
     assert [v["name"] for v in ok(org.client.get("/api/vendors", params={"filter": "name eq 'Carrier X'"}))["items"]] == ["Carrier X"]
     assert_error(other_org.client.get(f"/api/vendors/{created['id']}"), 404)
     assert_error(org.client.delete(f"/api/rate_plans/{buy['id']}"), 409)  # the vendor charges by it
+    assert_error(org.client.patch(f"/api/rate_plans/{buy['id']}", json={"kind": "sell"}), 409, "PLAN_IN_USE")
     _, token = make_token(org.client, ["calls.read"])
     with org.server.client(token) as reader:
         assert_error(reader.get("/api/vendors"), 403)

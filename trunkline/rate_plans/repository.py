@@ -81,6 +81,12 @@ def in_use(conn: Connection, org_id: int, plan_id: int) -> str | None:
     return None
 
 
+def used_as(conn: Connection, org_id: int, plan_id: int, kind: str) -> bool:
+    """Whether accounts (a sell plan) or vendors (a buy plan) use the plan as that kind."""
+    users = accounts if kind == "sell" else vendors
+    return bool(conn.scalar(select(exists().where(users.c.org_id == org_id, users.c.rate_plan_id == plan_id))))
+
+
 def periods_used(conn: Connection, plan_id: int) -> set[str]:
     """The periods the plan's rates are given for ("" is every period)."""
     return set(conn.scalars(select(call_rates.c.period).where(call_rates.c.plan_id == plan_id).distinct()))
