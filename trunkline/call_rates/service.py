@@ -57,6 +57,7 @@ def plan_for(conn: Connection, org_id: int, rate_plan_id: str | None):
 
 
 def checked_period(plan, period: str | None) -> None:
+    """A period the plan's schedule has (None: every period), else 422 listing the ones it has."""
     names = plans.schedule(plan).names
     if period and period not in names:
         known = ", ".join(name for name in names if name != ALL_PERIODS) or "none"
