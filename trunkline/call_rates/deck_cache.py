@@ -8,13 +8,12 @@ transaction, so a reader compares one integer to know whether its cached deck is
 import operator
 import threading
 from datetime import datetime
-from typing import Any
 
 import msgspec
 from sqlalchemy import Connection
 
-from trunkline.call_rates.repository import deck_version
-from trunkline.db.tables import EVER, call_rates
+from trunkline.call_rates.repository import deck_version, stored_times
+from trunkline.db.tables import EVER
 from trunkline.kit.lookup import driver_rows
 from trunkline.rate_plans import service as plans
 from trunkline.rating import ALWAYS, ALWAYS_FROM, ALWAYS_TO, PlanDeck, PlanRater, Rate, Rated, Unrated, Version, epoch_us
@@ -72,28 +71,19 @@ _SELECT = f"SELECT {', '.join(RATE_FIELDS)}, period, effective_from, effective_t
 
 
 def _rates(conn: Connection, org_id: int, plan_id: int) -> tuple[list[Rate], list[Version]]:
-    """A plan's rates and their versions, read through the driver: a deck has 300,000 rates
-    but a few distinct times, each made a microsecond count once (converting every value took
-    a fifth of a rebuild)."""
-    process = call_rates.c.effective_from.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
-    moments: dict[Any, int] = {None: ALWAYS_TO}
-
-    def moment(raw: Any, default: int) -> int:
-        found = moments.get(raw)
-        if found is None:
-            value = process(raw) if process else raw
-            found = moments[raw] = default if value == EVER else epoch_us(value)
-        return found
-
+    """A plan's rates and their versions, read through the driver, each distinct time made a
+    microsecond count once (see `repository.stored_times`)."""
+    micros = stored_times(conn, lambda moment: ALWAYS_FROM if moment == EVER else epoch_us(moment))
     size = len(RATE_FIELDS)
     rates, versions = [], []
     for found in driver_rows(conn, _SELECT, (plan_id, org_id)):
         rates.append(Rate(*found[:size]))
         period, start, end = found[size:]
-        if not period and end is None and moment(start, ALWAYS_FROM) == ALWAYS_FROM:
+        start = micros(start)
+        if not period and end is None and start == ALWAYS_FROM:
             versions.append(ALWAYS)  # most rates: one shared object
         else:
-            versions.append(Version(period, moment(start, ALWAYS_FROM), moment(end, ALWAYS_TO)))
+            versions.append(Version(period, start, ALWAYS_TO if end is None else micros(end)))
     return rates, versions
 
 
