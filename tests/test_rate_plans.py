@@ -83,6 +83,7 @@ def test_accounts_are_priced_by_their_plan_in_its_currency(org):
     body = assert_error(org.client.post("/api/accounts", json={"account_id": "acct-1", "name": "A", "rate_plan_id": euro["id"]}), 422)
     assert "the plan is in EUR, the account in USD" in body["message"]
     assert_error(org.client.post("/api/accounts", json={"account_id": "acct-1", "name": "A", "rate_plan_id": vendor["id"]}), 422)
+    assert_error(org.client.post("/api/accounts", json={"account_id": "acct-1", "name": "A", "rate_plan_id": "not-an-id"}), 422)
     body = assert_error(org.client.post("/api/call_rates", json=rate(rate_plan_id=euro["id"], currency="USD")), 422)
     assert body["invalidInputVars"] == [{"name": "currency", "reason": "the plan's rates are in EUR"}]
     ok(org.client.post("/api/call_rates", json=rate(rate_plan_id=euro["id"], currency="EUR")))

@@ -6,22 +6,20 @@ from typing import Any
 from sqlalchemy import Connection
 
 from trunkline.accounts import repository as store
-from trunkline.kit import ids
 from trunkline.kit.failures import Invalid
-from trunkline.rate_plans import repository as plans
+from trunkline.rate_plans import service as plans
 
 
 def _plan(conn: Connection, org_id: int, values: dict[str, Any], currency: str, plan_id: int | None) -> None:
     """Check the plan the account will be priced by (the one sent, or the one it has), and
     store the one sent as its row id."""
     if values.get("rate_plan_id") is not None:
-        plan_id = ids.decode(values["rate_plan_id"])
-        values["rate_plan_id"] = plan_id
-    if plan_id is None:
+        plan = plans.given(conn, org_id, values["rate_plan_id"])
+        values["rate_plan_id"] = plan.id
+    elif plan_id is not None:
+        plan = plans.find(conn, org_id, plan_id)
+    else:
         return
-    plan = plans.find(conn, org_id, plan_id)
-    if plan is None:
-        raise Invalid.fields({"name": "rate_plan_id", "reason": "no such rate plan"})
     if plan.kind != "sell":
         raise Invalid.fields({"name": "rate_plan_id", "reason": "a buy plan prices a vendor, not an account"})
     if plan.currency != currency:

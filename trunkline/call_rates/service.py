@@ -10,8 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from trunkline.call_rates import repository as store
 from trunkline.call_rates.deck_cache import DeckCache, PricedDeck
-from trunkline.kit import ids
-from trunkline.kit.failures import Invalid, NotFound
+from trunkline.kit.failures import Invalid
 from trunkline.kit.resources import read
 from trunkline.rate_plans import service as plans
 from trunkline.rating import ALL_PERIODS
@@ -50,10 +49,7 @@ async def current_deck(
 
 def plan_for(conn: Connection, org_id: int, rate_plan_id: str | None):
     """The plan a rate names (its API id), or the default plan: 422 when there is no such plan."""
-    try:
-        return plans.find(conn, org_id, None if rate_plan_id is None else ids.decode(rate_plan_id) or -1)
-    except NotFound:
-        raise Invalid.fields({"name": "rate_plan_id", "reason": "no such rate plan"}) from None
+    return plans.find(conn, org_id, None) if rate_plan_id is None else plans.given(conn, org_id, rate_plan_id)
 
 
 def checked_period(plan, period: str | None) -> None:

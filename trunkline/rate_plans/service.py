@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from trunkline.kit import ids
 from trunkline.kit.failures import Conflict, Invalid, NotFound
 from trunkline.rate_plans import repository as store
 from trunkline.rate_plans.schemas import windows
@@ -56,6 +57,14 @@ def remove(conn: Connection, org_id: int, plan_id: int) -> None:
     if reason:
         raise Conflict(f"The rate plan cannot be deleted: {reason}", code="PLAN_IN_USE")
     store.remove(conn, org_id, plan_id)
+
+
+def given(conn: Connection, org_id: int, api_id: str):
+    """The organization's plan a body names by its API id (`rate_plan_id`); 422 when it has none."""
+    row = store.find(conn, org_id, ids.decode(api_id) or -1)
+    if row is None:
+        raise Invalid.fields({"name": "rate_plan_id", "reason": "no such rate plan"})
+    return row
 
 
 def find(conn: Connection, org_id: int, plan_id: int | None):

@@ -5,9 +5,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from trunkline.kit import ids
 from trunkline.kit.failures import Conflict, Invalid, NotFound
-from trunkline.rate_plans import repository as plans
+from trunkline.rate_plans import service as plans
 from trunkline.vendors import repository as store
 
 
@@ -16,9 +15,7 @@ def _checked(conn: Connection, org_id: int, values: dict[str, Any], vendor_id: i
     gateways no other vendor has (409 naming them)."""
     values = dict(values)
     if values.get("rate_plan_id") is not None:
-        plan = plans.find(conn, org_id, ids.decode(values["rate_plan_id"]) or -1)
-        if plan is None:
-            raise Invalid.fields({"name": "rate_plan_id", "reason": "no such rate plan"})
+        plan = plans.given(conn, org_id, values["rate_plan_id"])
         if plan.kind != "buy":
             raise Invalid.fields({"name": "rate_plan_id", "reason": "a vendor charges by a buy plan; this one is a sell plan"})
         values["rate_plan_id"] = plan.id
