@@ -70,21 +70,20 @@ def named(conn: Connection, org_id: int, name: str):
     return conn.execute(select(table).where(c.org_id == org_id, c.name == name)).first()
 
 
-def in_use(conn: Connection, org_id: int, plan_id: int) -> str | None:
-    """What keeps a plan from being deleted: accounts priced by it, calls it priced, vendors on it."""
-    if conn.scalar(select(exists().where(accounts.c.org_id == org_id, accounts.c.rate_plan_id == plan_id))):
-        return "accounts are priced by it"
-    if conn.scalar(select(exists().where(calls.c.org_id == org_id, calls.c.rate_plan_id == plan_id))):
-        return "stored calls were priced by it"
-    if conn.scalar(select(exists().where(vendors.c.org_id == org_id, vendors.c.rate_plan_id == plan_id))):
-        return "a vendor charges by it"
+# What uses a plan, and how the refusal to delete it (or change its kind) says so.
+_USERS = ((accounts, "accounts are priced by it"), (calls, "stored calls were priced by it"), (vendors, "a vendor charges by it"))
+_AS_KIND = {"sell": accounts, "buy": vendors}  # who uses a plan of each kind as that kind
+
+
+def in_use(conn: Connection, org_id: int, plan_id: int, as_kind: str | None = None) -> str | None:
+    """What keeps a plan from being deleted: accounts priced by it, calls it priced, vendors on
+    it; with `as_kind`, only what uses it as a plan of that kind (accounts a sell plan, vendors a
+    buy plan), which keeps its kind from changing."""
+    for users, reason in _USERS:
+        asked = as_kind is None or users is _AS_KIND[as_kind]
+        if asked and conn.scalar(select(exists().where(users.c.org_id == org_id, users.c.rate_plan_id == plan_id))):
+            return reason
     return None
-
-
-def used_as(conn: Connection, org_id: int, plan_id: int, kind: str) -> bool:
-    """Whether accounts (a sell plan) or vendors (a buy plan) use the plan as that kind."""
-    users = accounts if kind == "sell" else vendors
-    return bool(conn.scalar(select(exists().where(users.c.org_id == org_id, users.c.rate_plan_id == plan_id))))
 
 
 def periods_used(conn: Connection, plan_id: int) -> set[str]:

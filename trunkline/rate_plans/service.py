@@ -39,9 +39,9 @@ def change(conn: Connection, org_id: int, plan_id: int, values: dict[str, Any], 
         if dropped:
             raise Conflict(f"Rates of this plan are given for period(s) {', '.join(dropped)}: change or delete them first", code="PERIOD_IN_USE")
     if values.get("kind") is not None and values["kind"] != plan.kind:
-        user = "accounts are priced by it" if values["kind"] == "buy" else "a vendor charges by it"
-        if store.used_as(conn, org_id, plan_id, plan.kind):
-            raise Conflict(f"The plan stays a {plan.kind} plan: {user}", code="PLAN_IN_USE")
+        reason = store.in_use(conn, org_id, plan_id, as_kind=plan.kind)
+        if reason:
+            raise Conflict(f"The plan stays a {plan.kind} plan: {reason}", code="PLAN_IN_USE")
     if values.get("currency") is not None:
         others = store.currencies_of_accounts(conn, org_id, plan_id) - {values["currency"]}
         if others:
