@@ -331,16 +331,17 @@ def priced_by_plan(cdrs, callees: list[str], billsec: list[int], plan_ids: list[
         numbers = np.array(callees if every else [callees[i] for i in rows], dtype=str)
         seconds = np.array(billsec if every else [billsec[i] for i in rows], dtype=np.int64)
         starts = None if deck.plan.timeless else np.fromiter((epoch_us(cdrs[i].start) for i in rows), np.int64, len(rows))
-        result = deck.rater.rate(numbers, seconds, starts)
+        schedule = deck.plan.schedule
+        in_period = schedule.periods_at(starts) if schedule.windows else None
+        result = deck.rater.rate(numbers, seconds, starts, in_period)
         if every:
             status, label, cost, deck_of = result.status, result.rate_index, result.cost_units, [deck] * size
         else:
             status[rows], label[rows], cost[rows] = result.status, result.rate_index, result.cost_units
             for index in rows:
                 deck_of[index] = deck
-        schedule = deck.plan.schedule
-        if schedule.windows:
-            for index, period in zip(rows, schedule.periods_at(starts).tolist()):
+        if in_period is not None:
+            for index, period in zip(rows, in_period.tolist()):
                 periods[index] = schedule.names[period]
     rated = (status == RATED).tolist()
     labels = label.tolist()

@@ -29,9 +29,10 @@ class PlanRater:
             self._ids = np.array([rate.id for rate in plan.rates] + [-1], np.int64)
             self._views = [_PeriodView(plan, name) for name in plan.schedule.names]
 
-    def rate(self, numbers, billsec, starts_us) -> BulkResult:
+    def rate(self, numbers, billsec, starts_us, periods: np.ndarray | None = None) -> BulkResult:
         """Rate calls to `numbers` of `billsec` seconds started at `starts_us` (microseconds
-        since the epoch); `rate_index` is a position in `plan.rates`."""
+        since the epoch); `rate_index` is a position in `plan.rates`. `periods`: the calls'
+        periods when the caller has them already (`Schedule.periods_at`)."""
         if self._plain is not None:
             return self._plain.rate(numbers, billsec)
         numbers, billsec = checked(numbers, billsec)
@@ -41,7 +42,8 @@ class PlanRater:
         size = len(numbers)
         if size == 0:
             return empty_result()
-        periods = self.plan.schedule.periods_at(starts_us)
+        if periods is None:
+            periods = self.plan.schedule.periods_at(starts_us)
         status = np.empty(size, np.int8)
         label = np.full(size, -1, np.int64)
         cost = np.empty(size, np.int64)
