@@ -14,6 +14,7 @@ The first invoice covers only its month.
 """
 
 from datetime import date, datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Connection
@@ -26,6 +27,7 @@ from trunkline.invoices.schemas import InvoiceStatus, LineKind
 from trunkline.kit import ids
 from trunkline.kit.failures import Conflict, Invalid, NotFound
 from trunkline.rating.money import SCALE
+from trunkline.rating.pricing import round_half_up
 
 CREDIT_NAMES = {"topup": "Top-up", "adjustment": "Adjustment"}
 
@@ -50,8 +52,7 @@ def _account(conn: Connection, org_id: int, key: str):
 def tax_of(subtotal: int, rate: int) -> int:
     """subtotal × rate (both in units), rounded half up, away from zero: a negative subtotal is
     taxed as the positive one, negated."""
-    whole, rest = divmod(abs(subtotal * rate), SCALE)
-    return (whole + (2 * rest >= SCALE)) * (1 if subtotal >= 0 else -1)
+    return round_half_up(Fraction(abs(subtotal * rate), SCALE)) * (1 if subtotal >= 0 else -1)
 
 
 def usage_lines(groups: list) -> tuple[list[dict[str, Any]], int]:
