@@ -243,8 +243,8 @@ def server_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> dict:
-    """One POST on a connection of its own; raises unless 200."""
+def post(port: int, path: str, body: bytes, headers: dict[str, str], status: int = 200) -> dict:
+    """One POST on a connection of its own; raises unless it answers `status`."""
     conn = http.client.HTTPConnection(HOST, port, timeout=300)
     try:
         conn.request("POST", path, body=body, headers={"Content-Type": "application/json", **headers})
@@ -252,12 +252,12 @@ def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> dict:
         answer = response.read()
     finally:
         conn.close()
-    if response.status != 200:
+    if response.status != status:
         raise RuntimeError(f"POST {path} answered {response.status}: {answer[:500]!r}")
     return json.loads(answer)
 
 
-def run(port: int, path: str, bodies: list[bytes], headers: dict[str, str], clients: int) -> tuple[float, list[dict]]:
+def run(port: int, path: str, bodies: list[bytes], headers: dict[str, str], clients: int, status: int = 200) -> tuple[float, list[dict]]:
     """POST every body once, `clients` at a time, each on a new connection so that the kernel
     spreads the batches over the server's workers: (seconds, answers)."""
     queue = iter(enumerate(bodies))
@@ -272,7 +272,7 @@ def run(port: int, path: str, bodies: list[bytes], headers: dict[str, str], clie
                     index, body = next(queue, (None, None))
                 if body is None:
                     return
-                answers[index] = post(port, path, body, headers)
+                answers[index] = post(port, path, body, headers, status)
         except BaseException as exc:  # reported after the run
             failures.append(exc)
 

@@ -107,6 +107,29 @@ def test_accounts_are_priced_by_their_plan_in_its_currency(org):
     assert_error(org.client.delete(f"/api/rate_plans/{org.id}"), 409, "PLAN_IN_USE")
 
 
+def test_sms_plans_price_accounts_messages_and_never_calls(org):
+    sms = plan(org.client, "SMS retail", service="sms")
+    assert sms["service"] == "sms" and plan(org.client, "Voice retail")["service"] == "voice"
+    listed = ok(org.client.get("/api/rate_plans", params={"filter": "service eq 'sms'"}))
+    assert [p["id"] for p in listed["items"]] == [sms["id"]]
+    assert_error(org.client.patch(f"/api/rate_plans/{sms['id']}", json={"service": "voice"}), 422)  # fixed at creation
+    body = assert_error(org.client.post("/api/accounts", json={"account_id": "acct-1", "name": "A", "rate_plan_id": sms["id"]}), 422)
+    assert body["invalidInputVars"] == [{"name": "rate_plan_id", "reason": "a sms plan; rate_plan_id takes a voice plan"}]
+    body = assert_error(org.client.post("/api/accounts", json={"account_id": "acct-1", "name": "A", "sms_rate_plan_id": org.id}), 422)
+    assert body["invalidInputVars"] == [{"name": "sms_rate_plan_id", "reason": "a voice plan; sms_rate_plan_id takes a sms plan"}]
+    euro_sms = plan(org.client, "SMS EUR", service="sms", currency="EUR")
+    body = assert_error(org.client.post("/api/accounts", json={"account_id": "acct-1", "name": "A", "sms_rate_plan_id": euro_sms["id"]}), 422)
+    assert "the plan is in EUR, the account in USD" in body["message"]
+    assert_error(org.client.post("/api/vendors", json={"name": "V", "rate_plan_id": plan(org.client, "SMS buy", service="sms", kind="buy")["id"]}), 422)
+    account = ok(org.client.post("/api/accounts", json={"account_id": "acct-1", "name": "A", "sms_rate_plan_id": sms["id"]}))
+    assert account["sms_rate_plan_id"] == sms["id"] and account["rate_plan_id"] is None
+    assert_error(org.client.patch(f"/api/accounts/{account['id']}", json={"currency": "EUR"}), 422)  # its SMS plan is in USD
+    body = assert_error(org.client.delete(f"/api/rate_plans/{sms['id']}"), 409, "PLAN_IN_USE")
+    assert "accounts' messages are priced by it" in body["message"]
+    ok(org.client.patch(f"/api/accounts/{account['id']}", json={"sms_rate_plan_id": None}))
+    ok(org.client.delete(f"/api/rate_plans/{sms['id']}"))
+
+
 def test_a_newer_rate_takes_over_at_its_effective_from_and_the_history_is_kept(org):
     first = ok(org.client.post("/api/call_rates", json=rate(price_1="0.01", price_n="0.01")))
     assert first["effective_from"] is None and first["effective_to"] is None

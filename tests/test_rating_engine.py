@@ -3,14 +3,14 @@ reference implementation written straight from the pricing rule in the README.""
 
 import math
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trunkline.rating import MAX_CALL_SECONDS, Breakdown, Deck, Rate, Rated, Unrated, max_seconds, normalize_number, price, rate_call
+from trunkline.rating import MAX_CALL_SECONDS, Breakdown, Deck, Rate, Rated, Unrated, max_seconds, normalize_number, price, price_message, rate_call
 
 
 def make_rate(prefix="44", *, id=1, type="fixed", free_seconds=0, grace_period=0, interval_1=60, interval_n=6,
@@ -409,3 +409,16 @@ def test_max_seconds_stops_where_the_cost_reaches_half_a_unit_more():
     rate = make_rate(price_1=0, interval_1=60, price_n=30, interval_n=1)
     assert price(rate, 81).cost_units == 11 and price(rate, 80).cost_units == 10
     assert max_seconds(rate, 10) == 80
+
+
+@given(
+    segments=st.integers(1, 10_000),
+    price_1=st.integers(0, 10**9),
+    connect_fee=st.integers(0, 10**7),
+    surcharge=st.integers(0, 10**6),
+)
+def test_a_message_costs_its_segments_at_price_1_plus_the_fee_and_surcharge(segments, price_1, connect_fee, surcharge):
+    """Against Decimal arithmetic in currency units, rounded once, half up, to 5 places."""
+    rate = Rate(1, "44", "MOBILE", 30, 5, 60, 6, connect_fee, surcharge, price_1, 7)  # intervals, grace and price_n play no part
+    expected = (Decimal(connect_fee) / 10**5 + Decimal(price_1) / 10**5 * segments) * (1 + Decimal(surcharge) / 10**5)
+    assert price_message(rate, segments) == int((expected * 10**5).quantize(Decimal(1), ROUND_HALF_UP))

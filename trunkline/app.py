@@ -28,6 +28,9 @@ from trunkline.kit.ratelimit import RateLimiter
 from trunkline.kit.requestlog import RequestLogMiddleware
 from trunkline.kit.responses import JSONResponse
 from trunkline.kit.routing import API, mount
+from trunkline.kit.secretbox import server_box
+from trunkline.messages import endpoints as messages
+from trunkline.messages.dispatcher import MessageDispatcher
 from trunkline.products import endpoints as products
 from trunkline.pushes import endpoints as pushes
 from trunkline.pushes import quarantine
@@ -35,15 +38,19 @@ from trunkline.rate_plans import endpoints as rate_plans
 from trunkline.reports import endpoints as reports
 from trunkline.request_log import endpoints as request_log
 from trunkline.request_log.repository import RequestLogWriter
+from trunkline.smsc import endpoints as smsc_connections
+from trunkline.smsc import routes as sms_routes
 from trunkline.switches import endpoints as switch_endpoints
 from trunkline.vendors import endpoints as vendors
 from trunkline.vendors import lcr
 from trunkline.voice import endpoints as voice
 from trunkline.voice.dispatcher import Dispatcher, make_dialer
+from trunkline.webhooks import dispatcher as webhook_delivery
+from trunkline.webhooks import endpoints as webhooks
 from trunkline.workers.leases import WorkerLease
 
 # Each route module exports its `router` and the scope resources it guards (`SCOPES`).
-ROUTE_MODULES = (auth, organizations, users, tokens, request_log, rate_plans, call_rates, vendors, lcr, calls, accounts, invoices, reports, switch_endpoints, pushes, quarantine, products, voice)
+ROUTE_MODULES = (auth, organizations, users, tokens, request_log, rate_plans, call_rates, vendors, lcr, calls, accounts, invoices, reports, switch_endpoints, pushes, quarantine, products, voice, messages, smsc_connections, sms_routes, webhooks)
 ROUTERS = tuple(module.router for module in ROUTE_MODULES)
 
 
@@ -59,11 +66,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if lease is not None:
             await run_in_threadpool(lease.start)
         writer.start()
+        if settings.dispatch:
+            app.state.webhooks.start()
+            app.state.messages.start()
         app.state.rerater.started()
         await app.state.rerater.resume()
         yield
         await app.state.rerater.stop()
         await app.state.dispatcher.stop()
+        await app.state.messages.stop()
+        await app.state.webhooks.stop()
         await writer.stop()
         if lease is not None:
             await run_in_threadpool(lease.stop)
@@ -87,10 +99,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.request_log = writer
     app.state.passwords = Passwords(fast=settings.argon2_fast)
+    app.state.secrets = server_box(settings.secret_key, settings.data_dir)  # generated into the data dir on first start
     app.state.decks = DeckCache()
     app.state.rerater = Rerater(engine, app.state.decks)
     app.state.group_commit = GroupCommit(engine, app.state.decks)
     app.state.dispatcher = Dispatcher(engine, make_dialer(settings))
+    app.state.webhooks = webhook_delivery.from_settings(engine, app.state.secrets, settings)
+    app.state.messages = MessageDispatcher(engine, app.state.secrets)
     app.state.authenticator = Authenticator(Directory(engine), settings, app.state.passwords, RateLimiter(settings.redis_url))
     app.state.identity = Identity(engine, app.state.passwords, app.state.authenticator.forget)
 

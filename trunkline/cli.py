@@ -1,7 +1,9 @@
 """The `trunkline` command: serve the API, manage tokens, import rate decks and calls, rate CDR files."""
 
+import asyncio
 import csv
 import os
+import signal
 import time
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -35,9 +37,13 @@ from trunkline.kit import ids, lookup, scopes
 from trunkline.kit.clock import utcnow
 from trunkline.kit.config import Settings
 from trunkline.kit.failures import Failure
+from trunkline.kit.secretbox import KEY_FILE, server_box
 from trunkline.rate_plans import repository as rate_plans
 from trunkline.rating import BulkRater, Deck
 from trunkline.request_log.repository import RequestLogWriter
+from trunkline.smsc_simulator import launch as smsc_simulator_launch
+from trunkline.smsc_simulator.behaviour import Behaviour
+from trunkline.webhooks import dispatcher as webhook_delivery
 from trunkline.workers.leases import lease_for_command, leased
 
 app = typer.Typer(help="Trunkline: telecom platform API. Settings come from TRUNKLINE_* variables (see README).", no_args_is_help=True)
@@ -115,6 +121,42 @@ def serve(
         proxy_headers=False,  # forwarding headers are read by the app, from TRUNKLINE_TRUSTED_PROXIES only
         server_header=False,
     )
+
+
+@app.command()
+def worker() -> None:
+    """Deliver webhooks without serving HTTP: runs the webhook dispatcher until stopped.
+
+    The dispatcher claims due deliveries from the database's outbox, posts
+    them signed per Standard Webhooks, records every attempt and schedules
+    the retries. `trunkline serve` runs the same dispatcher unless
+    TRUNKLINE_DISPATCH=false; any number of workers and servers share the
+    outbox safely. A worker needs the servers' database and key
+    (TRUNKLINE_SECRET_KEY, or secret.key in the data directory). Ctrl-C or
+    SIGTERM stops it once the deliveries in flight are recorded.
+    """
+    settings = Settings()
+    engine = _engine(settings)
+    if not settings.secret_key and not (settings.data_dir / KEY_FILE).exists():
+        console.print("[red]No server key: set TRUNKLINE_SECRET_KEY to the servers' key (it seals the webhook signing secrets)[/red]")
+        raise typer.Exit(2)
+    dispatcher = webhook_delivery.from_settings(engine, server_box(settings.secret_key, settings.data_dir), settings)
+    where = settings.database_url and "the configured database" or str(settings.data_dir / "trunkline.sqlite3")
+    console.print(f"[bold]Trunkline worker[/bold]: delivering webhooks from {where} (Ctrl-C stops)")
+    try:
+        asyncio.run(_deliver(dispatcher))
+    finally:
+        engine.dispose()
+
+
+async def _deliver(dispatcher: webhook_delivery.Dispatcher) -> None:
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    dispatcher.start()
+    await stopped.wait()
+    await dispatcher.stop()
 
 
 @tokens.command("create")
@@ -371,3 +413,36 @@ def migrate() -> None:
     """Create the database if there is none, and bring its schema up to date (serve does this too)."""
     _engine(Settings(), create=True).dispose()
     console.print("schema up to date")
+
+
+@app.command(
+    "smsc-simulator",
+    epilog="Control API (HTTP/JSON on --control-port): GET /submits?since=N, POST /mo, GET|POST /behaviour, POST /disconnect, "
+    "POST /fail-next, GET /stats, POST /reset; schemas at /docs. Port 0 picks a free port; the ports are printed on start.",
+)
+def smsc_simulator(
+    host: Annotated[str, typer.Option(help="Address to listen on, for SMPP and the control API")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="SMPP port", min=0, max=65535)] = 2775,
+    control_port: Annotated[int, typer.Option(help="Control API port", min=0, max=65535)] = 2776,
+    system_id: Annotated[str, typer.Option(help="The system_id an ESME must bind with")] = "trunkline",
+    password: Annotated[str, typer.Option(help="The password it must bind with (SMPP 3.4: at most 8 characters)")] = "secret",
+    receipt_delay: Annotated[float, typer.Option(help="Seconds from a submit to its delivery receipt", min=0)] = 0.5,
+    decimal_receipt_ids: Annotated[bool, typer.Option("--decimal-receipt-ids", help="Quirk: receipts give the message id in decimal, submit_sm_resp in hex")] = False,
+    receipt_before_response: Annotated[bool, typer.Option("--receipt-before-response", help="Quirk: send the receipt before the submit_sm_resp")] = False,
+    throttle_per_second: Annotated[int, typer.Option(help="Answer ESME_RTHROTTLED to submits beyond this many a second (0: no limit)", min=0)] = 0,
+) -> None:
+    """Run a simulated SMSC: an SMPP 3.4 server that accepts binds and submits, sends delivery receipts, and on command from its control API injects MO messages, errors and disconnects.
+
+    For local use and the tests: point an ESME at --port with --system-id and --password, and steer or inspect the simulator over HTTP on --control-port."""
+    behaviour = Behaviour(receipt_delay=receipt_delay, decimal_receipt_ids=decimal_receipt_ids, receipt_before_response=receipt_before_response, throttle_per_second=throttle_per_second)
+
+    def ready(smpp: str, control: str) -> None:
+        console.print(f"[bold]SMSC simulator[/bold]: SMPP on {smpp} (system_id {escape(system_id)}), control API on {control} (schemas at {control}/docs)")
+
+    try:
+        smsc_simulator_launch.run(system_id, password, behaviour, host, port, control_port, ready)
+    except OSError as error:
+        console.print(f"[red]Cannot listen: {escape(str(error))}[/red]")
+        raise typer.Exit(1) from error
+    except KeyboardInterrupt:
+        pass

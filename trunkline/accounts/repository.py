@@ -165,6 +165,9 @@ def apply(
         parameters = {"ids": order, "amounts": [changes[ref].amount for ref in order]}
     else:
         parameters = {"changes": json.dumps([[ref, changes[ref].amount] for ref in order])}
+        driver = conn.connection.driver_connection
+        if not driver.in_transaction:  # sqlite3 opens one only before a statement that starts with INSERT, UPDATE…; this one starts with WITH
+            driver.execute("BEGIN")
     balances = dict(conn.execute(_APPLY[conn.dialect.name], {"org_id": org_id, "now": now, **parameters}).all())
     if not balances:
         return {}

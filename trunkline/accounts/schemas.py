@@ -35,6 +35,8 @@ class TransactionKind(StrEnum):
     adjustment = "adjustment"  # a correction either way (POST /api/accounts/{id}/credit)
     calls = "calls"  # calls charged on ingest: one entry per account per batch
     rerate = "rerate"  # re-rating moved the cost of calls already charged
+    messages = "messages"  # messages' prices reserved on accept: one entry per account per request
+    message_refund = "message_refund"  # a message's price given back: it was rejected or failed
 
 
 class CreditKind(StrEnum):
@@ -74,6 +76,7 @@ class AccountCreate(Input):
     type: AccountType = AccountType.prepaid
     credit_limit: CreditLimit = Field(default=Decimal(0), json_schema_extra={"default": 0})
     rate_plan_id: ApiId | None = Field(None, description="The sell plan pricing its calls, in its currency; null: the organization's default plan")
+    sms_rate_plan_id: ApiId | None = Field(None, description="The sell plan (service sms) pricing its messages, in its currency; null: none")
     timezone: Timezone = Field("UTC", description=ZONE_HELP)
     tax_rate: TaxRate = Field(default=Decimal(0), json_schema_extra={"default": 0})
 
@@ -87,6 +90,7 @@ class AccountUpdate(Input):
     type: AccountType | None = None
     credit_limit: CreditLimit | None = None
     rate_plan_id: ApiId | None = Field(None, description="The sell plan pricing its calls, in its currency; null: the organization's default plan")
+    sms_rate_plan_id: ApiId | None = Field(None, description="The sell plan (service sms) pricing its messages, in its currency; null: none")
     timezone: Timezone | None = Field(None, description=ZONE_HELP)
     tax_rate: TaxRate | None = None
 
@@ -101,6 +105,7 @@ class Account(Output):
     credit_limit: MoneyOut
     available: MoneyOut = Field(description="What calls may still spend: balance, plus credit_limit when postpaid")
     rate_plan_id: ApiId | None = Field(description="The plan pricing its calls; null: the organization's default plan")
+    sms_rate_plan_id: ApiId | None = Field(description="The plan pricing its messages; null: none")
     timezone: str = Field(description=ZONE_HELP)
     tax_rate: MoneyOut = Field(description="A fraction: 0.2 = 20 %")
     created_at: datetime
@@ -173,6 +178,7 @@ def present(row) -> dict:
         "credit_limit": from_units(row.credit_limit),
         "available": from_units(available_units(row)),
         "rate_plan_id": ids.encode(row.rate_plan_id) if row.rate_plan_id else None,
+        "sms_rate_plan_id": ids.encode(row.sms_rate_plan_id) if row.sms_rate_plan_id else None,
         "timezone": row.timezone,
         "tax_rate": from_units(row.tax_rate),
         "created_at": row.created_at,
@@ -206,6 +212,7 @@ FIELDS = query.Fields(
         "available": query.Field(case((c.type == AccountType.postpaid.value, c.balance + c.credit_limit), else_=c.balance), "money"),
         "credit_limit": query.Field(c.credit_limit, "money"),
         "rate_plan_id": query.Field(c.rate_plan_id, "id"),
+        "sms_rate_plan_id": query.Field(c.sms_rate_plan_id, "id"),
         "timezone": query.Field(c.timezone, "str"),
         "tax_rate": query.Field(c.tax_rate, "money"),
         "created_at": query.Field(c.created_at, "datetime"),

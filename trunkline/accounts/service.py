@@ -1,4 +1,4 @@
-"""Account policy: an account is priced by a sell plan of its own currency."""
+"""Account policy: an account is priced by sell plans of its own currency, one per service."""
 
 from datetime import datetime
 from typing import Any
@@ -10,27 +10,35 @@ from trunkline.kit.failures import Invalid
 from trunkline.rate_plans import service as plans
 
 
-def _plan(conn: Connection, org_id: int, values: dict[str, Any], currency: str, plan_id: int | None) -> None:
-    """Check the plan the account will be priced by (the one sent, or the one it has), and
-    store the one sent as its row id."""
-    if values.get("rate_plan_id") is not None:
-        plan = plans.given(conn, org_id, values["rate_plan_id"])
-        values["rate_plan_id"] = plan.id
-    elif plan_id is not None:
-        plan = plans.find(conn, org_id, plan_id)
-    else:
-        return
-    if plan.kind != "sell":
-        raise Invalid.fields({"name": "rate_plan_id", "reason": "a buy plan prices a vendor, not an account"})
-    if plan.currency != currency:
-        raise Invalid.fields({"name": "rate_plan_id", "reason": f"the plan is in {plan.currency}, the account in {currency}"})
+# Each plan an account has, by the service it prices.
+_PLANS = {"rate_plan_id": "voice", "sms_rate_plan_id": "sms"}
+
+
+def _plan(conn: Connection, org_id: int, values: dict[str, Any], currency: str, account=None) -> None:
+    """Check each plan the account will be priced by (the one sent, or the one it has): a sell
+    plan of the account's currency and of the service the field names; store the ones sent as
+    row ids."""
+    for name, service in _PLANS.items():
+        if values.get(name) is not None:
+            plan = plans.given(conn, org_id, values[name], name)
+            values[name] = plan.id
+        elif account is not None and getattr(account, name) is not None and name not in values:
+            plan = plans.find(conn, org_id, getattr(account, name))
+        else:
+            continue
+        if plan.kind != "sell":
+            raise Invalid.fields({"name": name, "reason": "a buy plan prices a vendor, not an account"})
+        if plan.service != service:
+            raise Invalid.fields({"name": name, "reason": f"a {plan.service} plan; {name} takes a {service} plan"})
+        if plan.currency != currency:
+            raise Invalid.fields({"name": name, "reason": f"the plan is in {plan.currency}, the account in {currency}"})
 
 
 def create(conn: Connection, org_id: int, values: dict[str, Any], now: datetime) -> int:
-    _plan(conn, org_id, values, values["currency"], None)
+    _plan(conn, org_id, values, values["currency"])
     return store.create(conn, org_id, values, now)
 
 
 def change(conn: Connection, org_id: int, account, values: dict[str, Any], now: datetime) -> None:
-    _plan(conn, org_id, values, values.get("currency") or account.currency, account.rate_plan_id)
+    _plan(conn, org_id, values, values.get("currency") or account.currency, account)
     store.change(conn, org_id, account.id, values, now)

@@ -112,6 +112,7 @@ rate_plans = Table(
     Column("name", String(200), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("kind", String(8), nullable=False),
+    Column("service", String(8), nullable=False, server_default="voice"),  # voice: per-minute rates; sms: per-segment
     Column("timezone", String(64), nullable=False),
     Column("periods", JSON, nullable=False),
     Column("description", String(1024)),
@@ -334,6 +335,7 @@ accounts = Table(
     Column("balance", Money, nullable=False),
     Column("credit_limit", Money, nullable=False),
     Column("rate_plan_id", BigInteger, ForeignKey("rate_plans.id")),  # None: the organization's default plan
+    Column("sms_rate_plan_id", BigInteger, ForeignKey("rate_plans.id")),  # None: its messages are not priced
     Column("timezone", String(64), nullable=False, server_default="UTC"),  # IANA: where its invoices' months begin and end
     Column("tax_rate", Money, nullable=False, server_default="0"),  # a fraction in units: 20000 = 0.2 = 20 %
     Column("created_at", UTCDateTime(), nullable=False),
@@ -446,4 +448,224 @@ worker_leases = Table(
     Column("worker_id", Integer, primary_key=True, autoincrement=False),
     Column("holder", String(32), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+# --- SMSC connections and SMS routes (trunkline.smsc) ------------------------------------
+
+# An SMPP 3.4 account at an SMSC, used as an ESME. The password is kept sealed with the server key
+# (kit.secretbox), because the session must send it again at every bind; the API never shows it.
+# source_ton/source_npi null: follow the form of each message's sender (smsc.addresses).
+smsc_connections = Table(
+    "smsc_connections",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("name", String(200), nullable=False),
+    Column("host", String(253), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("system_id", String(15), nullable=False),
+    Column("password_sealed", Text, nullable=False),
+    Column("system_type", String(12), nullable=False),
+    Column("bind_mode", String(32), nullable=False),
+    Column("messages_per_second", Integer, nullable=False),
+    Column("window_size", Integer, nullable=False),
+    Column("source_ton", Integer),
+    Column("source_npi", Integer),
+    Column("dest_ton", Integer, nullable=False),
+    Column("dest_npi", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("org_id", "name", name="uq_smsc_connections_org_name"),
+)
+
+# Which connection carries a product's messages to a destination prefix (product null: every
+# product; prefix "": every number). A connection that routes name cannot be deleted.
+sms_routes = Table(
+    "sms_routes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("product", String(8)),
+    Column("prefix", String(32), nullable=False),
+    Column("connection_id", BigInteger, ForeignKey("smsc_connections.id"), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_sms_routes_org_prefix", "org_id", "prefix"),
+    Index("ix_sms_routes_connection_id", "connection_id"),
+)
+
+# --- webhooks (trunkline.webhooks) -------------------------------------------------------
+
+# Subscriptions. `event_types`: types and `group.*` / `*` patterns. `secret` is the Standard
+# Webhooks signing secret sealed with the server key (kit.secretbox); after a rotation
+# `previous_secret` signs beside it until `previous_until`. `last_success_at` tells a receiver
+# that fails one event from one that is down (webhooks.outbox disables only the latter).
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("url", String(2048), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("description", String(1024)),
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text),
+    Column("previous_until", UTCDateTime()),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", String(500)),
+    Column("last_success_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_webhooks_org_id", "org_id"),
+)
+
+# The outbox: an event is written in the transaction of the change it reports, with one delivery
+# per subscribed webhook. `body` is the JSON sent, the same bytes on every attempt.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("type", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_webhook_events_created_at", "created_at"),
+)
+
+# A delivery is `pending` until an attempt succeeds or the retries run out (`succeeded`,
+# `failed`). While pending, `next_attempt_at` is when it is due; a dispatcher claims it by moving
+# that to the end of its claim and counting the attempt, so a claim a dead worker held lapses
+# and the delivery is due again. Finished deliveries have no `next_attempt_at`, so the due
+# index holds only pending ones.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("webhook_id", BigInteger, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("webhook_events.id", ondelete="CASCADE"), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("last_attempt_at", UTCDateTime()),
+    Column("last_status_code", Integer),
+    Column("last_error", String(500)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Index("ix_webhook_deliveries_due", "next_attempt_at", sqlite_where=text("next_attempt_at IS NOT NULL"), postgresql_where=text("next_attempt_at IS NOT NULL")),
+    Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+    Index("ix_webhook_deliveries_event_id", "event_id"),
+)
+
+# Every attempt, as the receiver answered it (or why it could not). `webhook_id` is the
+# delivery's, kept here so a webhook's attempts list without a join.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("webhook_id", BigInteger, nullable=False),
+    Column("delivery_id", BigInteger, ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("response", String(500)),
+    Column("error", String(500)),
+    Column("duration_ms", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_webhook_attempts_webhook", "webhook_id", "id"),
+    Index("ix_webhook_attempts_delivery_id", "delivery_id"),
+)
+
+# --- messages (trunkline.messages) -------------------------------------------------------
+
+# Messages sent ("out") and received ("in"). `status` is the newest of the message's events;
+# `price` was reserved from `account_ref` on accept, and goes back when it ends rejected or
+# failed. The dispatcher sends what is due (`next_attempt_at`), claiming it until `claimed_until`.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("direction", String(3), nullable=False),
+    Column("product", String(8), nullable=False),
+    Column("sender", String(32), nullable=False),
+    Column("recipient", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("encoding", String(8), nullable=False),
+    Column("segments", Integer, nullable=False),
+    Column("client_ref", String(128)),
+    Column("account_id", String(64)),
+    Column("account_ref", BigInteger),
+    Column("rate_plan_id", BigInteger),
+    Column("prefix", String(64)),
+    Column("price", Money),
+    Column("currency", String(3)),
+    Column("status", String(16), nullable=False),
+    Column("error_code", Integer),
+    Column("error", String(500)),
+    Column("connection_id", BigInteger),
+    Column("attempts", Integer, nullable=False),
+    Column("scheduled_at", UTCDateTime()),
+    Column("expires_at", UTCDateTime()),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("claimed_until", UTCDateTime()),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime()),
+    Index("ix_messages_org_id", "org_id", "id"),
+    Index("ix_messages_due", "next_attempt_at", sqlite_where=text("next_attempt_at IS NOT NULL"), postgresql_where=text("next_attempt_at IS NOT NULL")),
+)
+
+# Each segment as submitted: the SMSC's id for it (normalised, smsc.receipts) and its receipt's state.
+message_parts = Table(
+    "message_parts",
+    metadata,
+    Column("message_id", BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("connection_id", BigInteger, nullable=False),
+    Column("smsc_id", String(64), nullable=False),
+    Column("smsc_alt_id", String(64)),  # a digits-only id read as hex too (smsc.receipts.alternative_key)
+    Column("status", String(16), nullable=False),
+    Column("error_code", Integer),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_message_parts_smsc_id", "connection_id", "smsc_id"),
+    Index("ix_message_parts_smsc_alt_id", "connection_id", "smsc_alt_id"),
+)
+
+# Every state a message went through, with its time and error code.
+message_events = Table(
+    "message_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_id", BigInteger, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", Integer),
+    Column("detail", String(500)),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_message_events_message_id", "message_id", "id"),
+)
+
+# Receipts that arrived before their submit_sm_resp (an SMSC quirk): applied when the id is known.
+early_receipts = Table(
+    "early_receipts",
+    metadata,
+    Column("connection_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("smsc_id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("error_code", Integer),
+    Column("received_at", UTCDateTime(), nullable=False),
+)
+
+# Numbers that asked the organization for no more marketing (STOP, UNSUBSCRIBE, …).
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    _org_id(),
+    Column("number", String(32), nullable=False),
+    Column("keyword", String(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("org_id", "number", name="pk_opt_outs"),
 )

@@ -15,6 +15,7 @@ from trunkline.kit import lookup
 
 c = table.c
 CREDITS = ("topup", "adjustment")  # the ledger's kinds that are money paid in or credited, not calls
+NOT_CALLS = (*CREDITS, "messages", "message_refund")  # every kind that moves the balance for something other than calls
 
 
 def find(conn: Connection, org_id: int, invoice_id: int):
@@ -71,10 +72,11 @@ def cost_from(conn: Connection, org_id: int, account_ref: int, starts_at: dateti
 def charged(conn: Connection, org_id: int, account_ref: int) -> int:
     """The cost of every call ever charged to the account, as priced now, read from the ledger in
     one statement (one snapshot): the balance moves only by ledger entries, so calls and re-rating
-    took `credits - balance`, where credits are the top-ups and adjustments (a few rows)."""
+    took `credits - balance`, where credits are the top-ups and adjustments (a few rows) and what
+    messages took or got back (one row per send request: invoices do not bill messages yet)."""
     credited = (
         select(func.coalesce(func.sum(ledger.c.amount), 0))
-        .where(ledger.c.account_ref == accounts.c.id, ledger.c.kind.in_(CREDITS))
+        .where(ledger.c.account_ref == accounts.c.id, ledger.c.kind.in_(NOT_CALLS))
         .scalar_subquery()
     )
     taken = conn.execute(select(credited - accounts.c.balance).where(accounts.c.id == account_ref, accounts.c.org_id == org_id)).scalar_one()

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default sqlite file in data_dir"
     )
     redis_url: str | None = Field(default=None, description="Redis for shared rate limits")
+    secret_key: str | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated (the first encrypts), for secrets kept to be used again (SMSC passwords, "
+        "webhook signing secrets); default: secret.key in data_dir, generated on first start. Servers sharing a database share it",
+    )
     host: str = "127.0.0.1"
     port: int = 8887
     worker_id: int | None = Field(
@@ -71,6 +76,15 @@ class Settings(BaseSettings):
         default=DEFAULT_DIAL_STRING, description="originate arguments; $callee, $text, $account_id, $id are filled in"
     )
     esl_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for the event socket")
+    dispatch: bool = Field(
+        default=True, description="Deliver webhooks from `trunkline serve`; false when `trunkline worker` processes deliver them instead"
+    )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let webhook URLs reach loopback, private, link-local and other non-public addresses (receivers on your own network, tests)",
+    )
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60, description="Seconds a webhook receiver has to answer an attempt")
+    webhook_days: int = Field(default=30, ge=1, description="How long finished webhook events, their deliveries and attempts are kept")
 
     @field_validator("trusted_proxies")
     @classmethod

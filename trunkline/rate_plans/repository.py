@@ -71,7 +71,12 @@ def named(conn: Connection, org_id: int, name: str):
 
 
 # What uses a plan, and how the refusal to delete it (or change its kind) says so.
-_USERS = ((accounts, "accounts are priced by it"), (calls, "stored calls were priced by it"), (vendors, "a vendor charges by it"))
+_USERS = (
+    (accounts.c.rate_plan_id, "accounts are priced by it"),
+    (accounts.c.sms_rate_plan_id, "accounts' messages are priced by it"),
+    (calls.c.rate_plan_id, "stored calls were priced by it"),
+    (vendors.c.rate_plan_id, "a vendor charges by it"),
+)
 _AS_KIND = {"sell": accounts, "buy": vendors}  # who uses a plan of each kind as that kind
 
 
@@ -79,9 +84,9 @@ def in_use(conn: Connection, org_id: int, plan_id: int, as_kind: str | None = No
     """What keeps a plan from being deleted: accounts priced by it, calls it priced, vendors on
     it; with `as_kind`, only what uses it as a plan of that kind (accounts a sell plan, vendors a
     buy plan), which keeps its kind from changing."""
-    for users, reason in _USERS:
-        asked = as_kind is None or users is _AS_KIND[as_kind]
-        if asked and conn.scalar(select(exists().where(users.c.org_id == org_id, users.c.rate_plan_id == plan_id))):
+    for column, reason in _USERS:
+        asked = as_kind is None or column.table is _AS_KIND[as_kind]
+        if asked and conn.scalar(select(exists().where(column.table.c.org_id == org_id, column == plan_id))):
             return reason
     return None
 
@@ -92,4 +97,5 @@ def periods_used(conn: Connection, plan_id: int) -> set[str]:
 
 
 def currencies_of_accounts(conn: Connection, org_id: int, plan_id: int) -> set[str]:
-    return set(conn.scalars(select(accounts.c.currency).where(accounts.c.org_id == org_id, accounts.c.rate_plan_id == plan_id).distinct()))
+    priced = (accounts.c.rate_plan_id == plan_id) | (accounts.c.sms_rate_plan_id == plan_id)
+    return set(conn.scalars(select(accounts.c.currency).where(accounts.c.org_id == org_id, priced).distinct()))

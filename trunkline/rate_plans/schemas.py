@@ -20,6 +20,18 @@ class PlanKind(StrEnum):
     buy = "buy"  # what a vendor charges
 
 
+class PlanService(StrEnum):
+    voice = "voice"  # rates per minute: calls
+    sms = "sms"  # price_1 per segment, connect_fee per message (rating.price_message): messages
+
+
+SERVICE_HELP = (
+    "What the plan prices, fixed when it is created: voice (calls; rates per minute) or sms (messages; a rate's "
+    "price_1 is the price of one segment, connect_fee a fee per message, postcall_surcharge added to both, and its "
+    "other terms play no part)"
+)
+
+
 Day = StrEnum("Day", {day: day for day in DAYS})
 
 
@@ -54,6 +66,7 @@ class RatePlanCreate(Input):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     currency: Currency = "USD"
     kind: PlanKind = PlanKind.sell
+    service: PlanService = Field(PlanService.voice, description=SERVICE_HELP)
     timezone: Timezone = "UTC"
     periods: Annotated[list[PeriodWindow], Field(default_factory=list, max_length=100, description=PERIODS_HELP)]
     description: Annotated[str, Field(max_length=1024)] | None = None
@@ -80,6 +93,7 @@ class RatePlan(Output):
     name: str
     currency: str
     kind: PlanKind
+    service: PlanService
     timezone: str
     periods: list[PeriodWindowOut]
     description: str | None
@@ -104,6 +118,7 @@ def present(row) -> dict:
         "name": row.name,
         "currency": row.currency,
         "kind": row.kind,
+        "service": row.service,
         "timezone": row.timezone,
         "periods": row.periods,
         "description": row.description,
@@ -120,6 +135,7 @@ FIELDS = query.Fields(
         "name": query.Field(c.name, "str"),
         "currency": query.Field(c.currency, "str"),
         "kind": query.Field(c.kind, "enum", choices=tuple(PlanKind)),
+        "service": query.Field(c.service, "enum", choices=tuple(PlanService)),
         "timezone": query.Field(c.timezone, "str"),
         "description": query.Field(c.description, "str"),
         "is_default": query.Field(c.id == c.org_id, "bool"),

@@ -59,11 +59,11 @@ def remove(conn: Connection, org_id: int, plan_id: int) -> None:
     store.remove(conn, org_id, plan_id)
 
 
-def given(conn: Connection, org_id: int, api_id: str):
-    """The organization's plan a body names by its API id (`rate_plan_id`); 422 when it has none."""
+def given(conn: Connection, org_id: int, api_id: str, field: str = "rate_plan_id"):
+    """The organization's plan a body names by its API id in `field`; 422 when it has none."""
     row = store.find(conn, org_id, ids.decode(api_id) or -1)
     if row is None:
-        raise Invalid.fields({"name": "rate_plan_id", "reason": "no such rate plan"})
+        raise Invalid.fields({"name": field, "reason": "no such rate plan"})
     return row
 
 

@@ -12,6 +12,7 @@ from .bulk import INVALID, NO_MATCH, RATED, REASONS, BulkRater, BulkResult
 from .calls import INVALID_NUMBER, NO_MATCHING_PREFIX, Rated, Unrated, rate_call
 from .deck import Deck, Rate
 from .limits import MAX_CALL_SECONDS, max_seconds
+from .messages import price_message
 from .numbers import normalize_number
 from .plan_rater import PlanRater
 from .plans import ALWAYS, ALWAYS_FROM, ALWAYS_TO, Overlap, PlanDeck, Version
@@ -47,6 +48,7 @@ __all__ = [
     "epoch_us",
     "max_seconds",
     "normalize_number",
+    "price_message",
     "price",
     "rate_call",
 ]

@@ -18,6 +18,8 @@ def _checked(conn: Connection, org_id: int, values: dict[str, Any], vendor_id: i
         plan = plans.given(conn, org_id, values["rate_plan_id"])
         if plan.kind != "buy":
             raise Invalid.fields({"name": "rate_plan_id", "reason": "a vendor charges by a buy plan; this one is a sell plan"})
+        if plan.service != "voice":
+            raise Invalid.fields({"name": "rate_plan_id", "reason": "a vendor's calls are priced by a voice plan; this one prices messages"})
         values["rate_plan_id"] = plan.id
     if values.get("gateways") is not None:
         values["gateways"] = list(dict.fromkeys(values["gateways"]))

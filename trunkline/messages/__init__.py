@@ -1,0 +1,1 @@
+"""SMS: sending (A2P), encoding and segments, delivery states, inbound messages and opt-outs."""

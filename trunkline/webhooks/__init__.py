@@ -1,0 +1,1 @@
+"""Webhooks: event subscriptions, a durable outbox, Standard Webhooks signatures, retries and replays."""
