@@ -26,3 +26,13 @@ def test_a_configured_key_wins_and_rotation_keeps_old_secrets_readable(tmp_path)
     assert server_box(f"{new},{old}", tmp_path).open(sealed) == "webhook-secret"
     with pytest.raises(SecretUnreadable):
         server_box(new, tmp_path).open(sealed)
+
+
+def test_digests_need_the_key_and_survive_rotation(tmp_path):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    digest = server_box(old, tmp_path).digest("v1:123456")
+    assert "123456" not in digest and len(digest) == 64
+    assert digest != server_box(new, tmp_path).digest("v1:123456")  # a table alone does not give the codes up
+    rotated = server_box(f"{new},{old}", tmp_path)
+    assert rotated.matches("v1:123456", digest) and not rotated.matches("v1:123457", digest)
+    assert not server_box(new, tmp_path).matches("v1:123456", digest)

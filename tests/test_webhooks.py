@@ -21,7 +21,7 @@ from sqlalchemy import Engine, event, select
 from typer.testing import CliRunner
 
 from tests.harness import POSTGRES_URL, Org, Server, bootstrap_operator, free_port, new_org, require_service, settings_for, start_server
-from tests.helpers import assert_error, make_token, ok
+from tests.helpers import assert_error, cdr, make_token, ok, rate
 from tests.webhook_receiver import Receiver
 from trunkline.cli import app as cli
 from trunkline.db.engine import make_engine
@@ -450,6 +450,25 @@ def _delivery_row(engine: Engine, delivery_id: str):
         return conn.execute(select(webhook_deliveries).where(webhook_deliveries.c.id == ids.decode(delivery_id))).one()
 
 
+def test_rated_calls_and_a_balance_crossing_its_low_mark_are_announced(live, receiver):
+    org = new_org(live.server)
+    hook = webhook(org, receiver.url, "call.rated", "account.balance_low")
+    ok(org.client.post("/api/call_rates", json=rate(prefix="44", price_1="0.6", price_n="0.6")))
+    account = ok(org.client.post("/api/accounts", json={"account_id": "acct-1", "name": "Alerts", "low_balance": "0.5"}))
+    ok(org.client.post(f"/api/accounts/{account['id']}/credit", json={"amount": "1"}))
+    stored = ok(org.client.post("/api/calls", json=[cdr("c1", billsec=60), cdr("c2", billsec=0)]))  # 0.60 of 1.00: below 0.5
+    ok(org.client.post("/api/calls", json=cdr("c3", billsec=30)))  # lower still (-0.2): no second alert
+    arrived = [received.verify(hook["secret"]) for received in receiver.wait_for(4)]
+    time.sleep(1)  # nothing more comes
+    assert len(receiver.received) == 4
+    rated = [event["data"] for event in arrived if event["type"] == "call.rated"]
+    assert sorted((call["call_id"], call["status"], call["cost"]) for call in rated) == [("c1", "rated", 0.6), ("c2", "rated", 0), ("c3", "rated", 0.6)]  # a first interval of 60 s
+    assert {call["id"] for call in rated if call["call_id"] != "c3"} == set(stored["ids"])
+    [low] = [event["data"] for event in arrived if event["type"] == "account.balance_low"]
+    assert (low["account_id"], low["balance"], low["previous_balance"], low["low_balance"]) == ("acct-1", 0.4, 1, 0.5)
+
+
 def test_the_worker_command_says_what_it_runs():
     shown = CliRunner().invoke(cli, ["worker", "--help"])
-    assert shown.exit_code == 0 and "webhook dispatcher" in shown.output and "TRUNKLINE_DISPATCH=false" in shown.output
+    said = " ".join(shown.output.split())
+    assert shown.exit_code == 0 and "webhook dispatcher" in said and "message dispatcher" in said and "TRUNKLINE_DISPATCH=false" in said

@@ -43,6 +43,8 @@ from trunkline.smsc import routes as sms_routes
 from trunkline.switches import endpoints as switch_endpoints
 from trunkline.vendors import endpoints as vendors
 from trunkline.vendors import lcr
+from trunkline.verifications import endpoints as verifications
+from trunkline.verifications.expiry import Expirer
 from trunkline.voice import endpoints as voice
 from trunkline.voice.dispatcher import Dispatcher, make_dialer
 from trunkline.webhooks import dispatcher as webhook_delivery
@@ -50,7 +52,7 @@ from trunkline.webhooks import endpoints as webhooks
 from trunkline.workers.leases import WorkerLease
 
 # Each route module exports its `router` and the scope resources it guards (`SCOPES`).
-ROUTE_MODULES = (auth, organizations, users, tokens, request_log, rate_plans, call_rates, vendors, lcr, calls, accounts, invoices, reports, switch_endpoints, pushes, quarantine, products, voice, messages, smsc_connections, sms_routes, webhooks)
+ROUTE_MODULES = (auth, organizations, users, tokens, request_log, rate_plans, call_rates, vendors, lcr, calls, accounts, invoices, reports, switch_endpoints, pushes, quarantine, products, voice, messages, verifications, smsc_connections, sms_routes, webhooks)
 ROUTERS = tuple(module.router for module in ROUTE_MODULES)
 
 
@@ -69,11 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.dispatch:
             app.state.webhooks.start()
             app.state.messages.start()
+            app.state.expirer.start()
         app.state.rerater.started()
         await app.state.rerater.resume()
         yield
         await app.state.rerater.stop()
         await app.state.dispatcher.stop()
+        await app.state.expirer.stop()
         await app.state.messages.stop()
         await app.state.webhooks.stop()
         await writer.stop()
@@ -106,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dispatcher = Dispatcher(engine, make_dialer(settings))
     app.state.webhooks = webhook_delivery.from_settings(engine, app.state.secrets, settings)
     app.state.messages = MessageDispatcher(engine, app.state.secrets)
+    app.state.expirer = Expirer(engine)
     app.state.authenticator = Authenticator(Directory(engine), settings, app.state.passwords, RateLimiter(settings.redis_url))
     app.state.identity = Identity(engine, app.state.passwords, app.state.authenticator.forget)
 

@@ -38,11 +38,13 @@ from trunkline.kit.clock import utcnow
 from trunkline.kit.config import Settings
 from trunkline.kit.failures import Failure
 from trunkline.kit.secretbox import KEY_FILE, server_box
+from trunkline.messages.dispatcher import MessageDispatcher
 from trunkline.rate_plans import repository as rate_plans
 from trunkline.rating import BulkRater, Deck
 from trunkline.request_log.repository import RequestLogWriter
 from trunkline.smsc_simulator import launch as smsc_simulator_launch
 from trunkline.smsc_simulator.behaviour import Behaviour
+from trunkline.verifications.expiry import Expirer
 from trunkline.webhooks import dispatcher as webhook_delivery
 from trunkline.workers.leases import lease_for_command, leased
 
@@ -125,38 +127,37 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Deliver webhooks without serving HTTP: runs the webhook dispatcher until stopped.
+    """Send messages and deliver webhooks without serving HTTP: runs the message dispatcher, the passcode expirer and the webhook dispatcher until stopped.
 
-    The dispatcher claims due deliveries from the database's outbox, posts
-    them signed per Standard Webhooks, records every attempt and schedules
-    the retries. `trunkline serve` runs the same dispatcher unless
-    TRUNKLINE_DISPATCH=false; any number of workers and servers share the
-    outbox safely. A worker needs the servers' database and key
-    (TRUNKLINE_SECRET_KEY, or secret.key in the data directory). Ctrl-C or
-    SIGTERM stops it once the deliveries in flight are recorded.
+    They claim their work from the database (due messages, due deliveries), so any number of workers and servers share it safely; `trunkline serve` runs the same unless TRUNKLINE_DISPATCH=false. Messages go out through the SMSC connections configured over the API; webhooks are posted signed per Standard Webhooks, every attempt recorded and the retries scheduled.
+
+    A worker needs the servers' database and key (TRUNKLINE_SECRET_KEY, or secret.key in the data directory): it opens SMSC passwords and signing secrets. Ctrl-C or SIGTERM stops it once the work in flight is recorded.
     """
     settings = Settings()
     engine = _engine(settings)
     if not settings.secret_key and not (settings.data_dir / KEY_FILE).exists():
-        console.print("[red]No server key: set TRUNKLINE_SECRET_KEY to the servers' key (it seals the webhook signing secrets)[/red]")
+        console.print("[red]No server key: set TRUNKLINE_SECRET_KEY to the servers' key (it seals SMSC passwords and webhook signing secrets)[/red]")
         raise typer.Exit(2)
-    dispatcher = webhook_delivery.from_settings(engine, server_box(settings.secret_key, settings.data_dir), settings)
+    box = server_box(settings.secret_key, settings.data_dir)
+    services = (MessageDispatcher(engine, box), Expirer(engine), webhook_delivery.from_settings(engine, box, settings))
     where = settings.database_url and "the configured database" or str(settings.data_dir / "trunkline.sqlite3")
-    console.print(f"[bold]Trunkline worker[/bold]: delivering webhooks from {where} (Ctrl-C stops)")
+    console.print(f"[bold]Trunkline worker[/bold]: sending messages and delivering webhooks from {where} (Ctrl-C stops)")
     try:
-        asyncio.run(_deliver(dispatcher))
+        asyncio.run(_work(services))
     finally:
         engine.dispose()
 
 
-async def _deliver(dispatcher: webhook_delivery.Dispatcher) -> None:
+async def _work(services) -> None:
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
-    dispatcher.start()
+    for service in services:
+        service.start()
     await stopped.wait()
-    await dispatcher.stop()
+    for service in services:
+        await service.stop()
 
 
 @tokens.command("create")

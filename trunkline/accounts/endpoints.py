@@ -90,7 +90,7 @@ def get_account(id: AccountRef, db: Database, who: Reader):
 
 
 def update_account(id: AccountRef, body: AccountUpdate, db: Database, who: Updater):
-    values = changes(body, nullable=frozenset({"rate_plan_id", "sms_rate_plan_id"}))
+    values = changes(body, nullable=frozenset({"rate_plan_id", "sms_rate_plan_id", "low_balance"}))
     with db.begin() as conn:
         account = _find(conn, who.org_id, id)
         service.change(conn, who.org_id, account, values, utcnow())

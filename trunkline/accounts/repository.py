@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from trunkline.accounts import alerts
 from trunkline.accounts.charging import Charge
 from trunkline.accounts.schemas import TransactionKind
 from trunkline.db.tables import UTCDateTime, calls, invoices
@@ -47,7 +48,7 @@ class BalanceOutOfRange(Invalid):
 def to_row(values: dict[str, Any]) -> dict[str, Any]:
     """API values (Decimal money, enum type) as column values (integer units, text)."""
     row = dict(values)
-    for name in ("credit_limit", "tax_rate"):
+    for name in ("credit_limit", "tax_rate", "low_balance"):
         if row.get(name) is not None:
             row[name] = to_units(row[name])
     if row.get("type") is not None:
@@ -180,6 +181,7 @@ def apply(
             for ref, balance in balances.items()
         ],
     )
+    alerts.announce_low(conn, org_id, {ref: changes[ref].amount for ref in balances}, balances, now)
     return {ref: (entries[ref], balance) for ref, balance in balances.items()}
 
 

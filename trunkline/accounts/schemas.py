@@ -63,6 +63,7 @@ Amount = Annotated[
 ]
 Note = Annotated[str, Field(max_length=500)]
 TaxRate = Annotated[Money, Field(le=1, description="A fraction, at most five places: 0.2 = 20 %. Taxes its invoices' subtotal")]
+LOW_HELP = "account.balance_low is sent to webhooks when a charge takes the balance from at least this to below it; null: never"
 ZONE_HELP = "IANA time zone: its invoices' months begin and end at midnight there"
 READ_ONLY = frozenset({"id", "balance"})
 
@@ -79,6 +80,7 @@ class AccountCreate(Input):
     sms_rate_plan_id: ApiId | None = Field(None, description="The sell plan (service sms) pricing its messages, in its currency; null: none")
     timezone: Timezone = Field("UTC", description=ZONE_HELP)
     tax_rate: TaxRate = Field(default=Decimal(0), json_schema_extra={"default": 0})
+    low_balance: Amount | None = Field(None, description=LOW_HELP)
 
 
 class AccountUpdate(Input):
@@ -93,6 +95,7 @@ class AccountUpdate(Input):
     sms_rate_plan_id: ApiId | None = Field(None, description="The sell plan (service sms) pricing its messages, in its currency; null: none")
     timezone: Timezone | None = Field(None, description=ZONE_HELP)
     tax_rate: TaxRate | None = None
+    low_balance: Amount | None = Field(None, description=LOW_HELP)
 
 
 class Account(Output):
@@ -108,6 +111,7 @@ class Account(Output):
     sms_rate_plan_id: ApiId | None = Field(description="The plan pricing its messages; null: none")
     timezone: str = Field(description=ZONE_HELP)
     tax_rate: MoneyOut = Field(description="A fraction: 0.2 = 20 %")
+    low_balance: MoneyOut | None = Field(description=LOW_HELP)
     created_at: datetime
     updated_at: datetime = Field(description="Last change of any field, the balance included")
 
@@ -181,6 +185,7 @@ def present(row) -> dict:
         "sms_rate_plan_id": ids.encode(row.sms_rate_plan_id) if row.sms_rate_plan_id else None,
         "timezone": row.timezone,
         "tax_rate": from_units(row.tax_rate),
+        "low_balance": None if row.low_balance is None else from_units(row.low_balance),
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
@@ -215,6 +220,7 @@ FIELDS = query.Fields(
         "sms_rate_plan_id": query.Field(c.sms_rate_plan_id, "id"),
         "timezone": query.Field(c.timezone, "str"),
         "tax_rate": query.Field(c.tax_rate, "money"),
+        "low_balance": query.Field(c.low_balance, "money"),
         "created_at": query.Field(c.created_at, "datetime"),
         "updated_at": query.Field(c.updated_at, "datetime"),
     },

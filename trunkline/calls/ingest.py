@@ -17,7 +17,7 @@ from datetime import datetime
 import numpy as np
 import psycopg
 from psycopg.errors import DeadlockDetected
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from trunkline.accounts import repository as accounts
@@ -27,14 +27,17 @@ from trunkline.call_rates.deck_cache import DeckCache, PricedDeck
 from trunkline.calls import repository as store
 from trunkline.calls.locks import one_batch_at_a_time, writing
 from trunkline.calls.parsing import Cdr
-from trunkline.calls.schemas import CallIn
+from trunkline.calls.schemas import CallIn, present
+from trunkline.db.tables import calls
 from trunkline.kit import ids
 from trunkline.kit.clock import utcnow
 from trunkline.rating import RATED, REASONS, epoch_us
 from trunkline.vendors import service as vendors
+from trunkline.webhooks import outbox
 
 NO_DESTINATION = "no_destination"  # a switch CDR with no dialled number
 NOT_BILLED_LEG = "not_billed_leg"  # a leg its endpoint does not bill: the call's other leg is billed
+CALL_RATED = "call.rated"  # the webhook event of each rated call
 
 
 @dataclass
@@ -229,9 +232,21 @@ def write(conn: Connection, planned: Planned) -> Ingested:
     if planned.calls is not None:
         store.write_calls(conn, planned.calls)
         accounts.apply(conn, planned.org_id, TransactionKind.calls, planned.charges, planned.now)
+        announce_rated(conn, planned)
     if planned.incoming is not None and planned.incoming.also is not None:
         planned.incoming.also(conn, planned.result, planned.now)
     return planned.result
+
+
+def announce_rated(conn: Connection, planned: Planned) -> None:
+    """`call.rated` for each call of the batch that was rated, as `GET /api/calls/{id}` shows it;
+    nothing is read when no webhook takes the event (the ingest hot path pays a dictionary lookup)."""
+    if not outbox.subscribed(conn, planned.org_id, CALL_RATED):
+        return
+    rated = [call_id for call_id, ok in zip(planned.columns["id"], planned.columns["rated"], strict=True) if ok]
+    for chunk in range(0, len(rated), 1000):
+        for row in conn.execute(select(calls).where(calls.c.id.in_(rated[chunk:chunk + 1000])).order_by(calls.c.id)):
+            outbox.publish(conn, planned.org_id, CALL_RATED, present(row), planned.now)
 
 
 def call_columns(

@@ -338,6 +338,7 @@ accounts = Table(
     Column("sms_rate_plan_id", BigInteger, ForeignKey("rate_plans.id")),  # None: its messages are not priced
     Column("timezone", String(64), nullable=False, server_default="UTC"),  # IANA: where its invoices' months begin and end
     Column("tax_rate", Money, nullable=False, server_default="0"),  # a fraction in units: 20000 = 0.2 = 20 %
+    Column("low_balance", Money),  # account.balance_low fires when a charge crosses it downwards
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("org_id", "account_id", name="uq_accounts_org_account_id"),
@@ -594,6 +595,7 @@ messages = Table(
     Column("sender", String(32), nullable=False),
     Column("recipient", String(32), nullable=False),
     Column("text", Text, nullable=False),
+    Column("sealed_text", Text),  # the text to send, encrypted, while `text` shows it masked (a passcode)
     Column("encoding", String(8), nullable=False),
     Column("segments", Integer, nullable=False),
     Column("client_ref", String(128)),
@@ -657,6 +659,32 @@ early_receipts = Table(
     Column("status", String(16), nullable=False),
     Column("error_code", Integer),
     Column("received_at", UTCDateTime(), nullable=False),
+)
+
+# One-time passcodes sent by SMS. The code is kept only as a keyed digest (kit.secretbox); the
+# message carrying it holds it sealed until sent. `status` leaves pending once: approved by the
+# right code, failed after `max_attempts` wrong ones, or expired at `expires_at`.
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    _org_id(),
+    Column("recipient", String(32), nullable=False),
+    Column("product", String(8), nullable=False),
+    Column("sender", String(32), nullable=False),
+    Column("account_id", String(64)),
+    Column("message_id", BigInteger, ForeignKey("messages.id", ondelete="SET NULL")),
+    Column("code_digest", String(64), nullable=False),
+    Column("code_length", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime()),
+    Index("ix_verifications_org_id", "org_id", "id"),
+    Index("ix_verifications_pending", "expires_at", sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
 )
 
 # Numbers that asked the organization for no more marketing (STOP, UNSUBSCRIBE, …).

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     )
     esl_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for the event socket")
     dispatch: bool = Field(
-        default=True, description="Deliver webhooks from `trunkline serve`; false when `trunkline worker` processes deliver them instead"
+        default=True, description="Send messages and deliver webhooks from `trunkline serve`; false when `trunkline worker` processes do instead"
     )
     webhooks_allow_private: bool = Field(
         default=False,

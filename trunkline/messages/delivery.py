@@ -24,7 +24,7 @@ def submitted(conn: Connection, message, connection_id: int, smsc_ids: list[str]
     """Every segment of `message` acknowledged, with the SMSC's ids as it gave them, in order."""
     keys = [(message_key(smsc_id), alternative_key(smsc_id)) for smsc_id in smsc_ids]
     store.add_parts(conn, message.id, connection_id, keys, "submitted", now)
-    store.set_status(conn, message.id, {"status": MessageStatus.submitted.value, "next_attempt_at": None, "claimed_until": None, "error_code": None, "error": None}, now)
+    store.set_status(conn, message.id, {"status": MessageStatus.submitted.value, "next_attempt_at": None, "claimed_until": None, "error_code": None, "error": None, "sealed_text": None}, now)
     store.add_events(conn, [(message.id, MessageStatus.submitted.value, None, f"SMSC id {', '.join(smsc_ids)}")], now)
     events.announce(conn, message.org_id, [message.id], MessageStatus.submitted.value, now)
     early = {row.smsc_id: row for row in store.take_early_receipts(conn, connection_id, [key for pair in keys for key in pair if key])}

@@ -168,7 +168,7 @@ class MessageDispatcher:
         except TimeoutError:
             await self.writes.do(lambda conn: self._again(conn, message, SubmitOutcome(Outcome.unknown), f"the SMSC is out of reach: {session.last_error}"))
             return
-        encoded = encode(message.text, message.id & 0xFF)
+        encoded = encode(self.secrets.open(message.sealed_text) if message.sealed_text else message.text, message.id & 0xFF)
         ids, answer = [], None
         for part in encoded.parts:
             answer = await session.submit(SubmitRequest(

@@ -35,6 +35,15 @@ MAX_PARTS = 10  # segments a message may take: beyond it a text is a document, a
 
 
 @dataclass(frozen=True)
+class Concealed:
+    """A text stored and shown masked (`shown`) while the real one travels sealed with the server
+    key until it is sent: a passcode is never readable from the database or the API."""
+
+    shown: str
+    sealed: str
+
+
+@dataclass(frozen=True)
 class Priced:
     """What one message costs the account it is charged to."""
 
@@ -75,8 +84,9 @@ def price(conn: Connection, org_id: int, decks: Callable[[int], PricedDeck], acc
     return Priced(account, price_message(rate, segments), account.currency, account.sms_rate_plan_id, rate.prefix)
 
 
-def accept(conn: Connection, org_id: int, requests: list[MessageCreate], decks: Callable[[int], PricedDeck], now: datetime) -> list[dict]:
-    """Store every message of `requests` accepted, its price reserved; what each answer lists."""
+def accept(conn: Connection, org_id: int, requests: list[MessageCreate], decks: Callable[[int], PricedDeck], now: datetime, concealed: Concealed | None = None) -> list[dict]:
+    """Store every message of `requests` accepted, its price reserved; what each answer lists.
+    With `concealed`, every message stores its text masked and sealed instead."""
     _enabled(conn, org_id, {str(request.product) for request in requests})
     rows, reserved = [], {}
     for request in requests:
@@ -98,7 +108,7 @@ def accept(conn: Connection, org_id: int, requests: list[MessageCreate], decks: 
                 reserved.setdefault(priced.account.id, Charge(0)).amount -= priced.price
             rows.append({
                 "id": ids.new_id(), "org_id": org_id, "direction": "out", "product": str(request.product), "sender": request.sender, "recipient": number,
-                "text": request.text, "encoding": measured.encoding, "segments": measured.segments, "client_ref": request.client_ref,
+                "text": concealed.shown if concealed else request.text, "sealed_text": concealed and concealed.sealed, "encoding": measured.encoding, "segments": measured.segments, "client_ref": request.client_ref,
                 "account_id": request.account_id,
                 "connection_id": connection_id, "account_ref": priced and priced.account.id, "rate_plan_id": priced and priced.rate_plan_id, "prefix": priced and priced.prefix,
                 "price": priced and priced.price, "currency": priced and priced.currency, "status": MessageStatus.accepted.value, "attempts": 0,
@@ -126,7 +136,8 @@ def finish(conn: Connection, message, status: MessageStatus, error_code: int | N
     """Move a sent message to a final `status`, once; a rejected or failed one gets its price back."""
     if message.status in FINAL:
         return
-    store.set_status(conn, message.id, {"status": status.value, "error_code": error_code, "error": detail, "done_at": now, "next_attempt_at": None, "claimed_until": None}, now)
+    ended = {"status": status.value, "error_code": error_code, "error": detail, "done_at": now, "next_attempt_at": None, "claimed_until": None, "sealed_text": None}
+    store.set_status(conn, message.id, ended, now)
     store.add_events(conn, [(message.id, status.value, error_code, detail)], now)
     events.announce(conn, message.org_id, [message.id], status.value, now)
     if status in REFUNDED and message.price and message.account_ref is not None:
