@@ -10,7 +10,10 @@ a temporary directory), then measures, each with its floor from the same run:
 - sending: the dispatcher started on the accepted queue, one SMSC connection with window 50,
   until every message is `submitted` (messages/s; floor: `smsc.session` alone submitting as
   many parts to the simulator, no database);
-- receipts: until every message is `delivered` (receipts/s over the same run).
+- receipts: the simulator holds every receipt back until all messages are submitted, then
+  sends them at once; until every message is `delivered` (receipts/s);
+- mixed: as many messages again, each receipt sent as soon as its submit is answered, until
+  all are `delivered` (messages/s end to end: submits and receipts share the writer).
 
 Targets (issue 13): ≥ 2,000 messages/s accepted, ≥ 1,000/s submitted, ≥ 2,000 receipts/s.
 Webhook deliveries are measured by bench/webhooks.py.
@@ -131,7 +134,7 @@ def main() -> int:
     args = parser.parse_args()
     total = args.messages
     figures: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="trunkline-bench-") as tmp, simulator() as (smpp_port, _control):
+    with tempfile.TemporaryDirectory(prefix="trunkline-bench-") as tmp, simulator() as (smpp_port, control):
         settings = Settings(data_dir=Path(tmp))
         token = setup(settings)
         env = {"TRUNKLINE_DATA_DIR": tmp}
@@ -143,16 +146,23 @@ def main() -> int:
             url = f"http://127.0.0.1:{target.port}"
             configure(url, token, smpp_port)
             accept_seconds, _ = post_all(target.port, "/api/messages/batch", batches, auth, 4, status=202)
+        httpx.post(f"{control}/behaviour", json={"hold_receipts": True}).raise_for_status()
         with server("trunkline.app:create_app", env, Path(tmp)) as target:
             url = f"http://127.0.0.1:{target.port}"
-            submit_seconds = until(url, token, "status eq 'submitted' or status eq 'delivered'", total)
-            delivered_seconds = until(url, token, "status eq 'delivered'", total) + submit_seconds
+            submit_seconds = until(url, token, "status eq 'submitted'", total)
+            httpx.post(f"{control}/behaviour", json={"hold_receipts": False}).raise_for_status()
+            delivered_seconds = until(url, token, "status eq 'delivered'", total)
+        with server("trunkline.app:create_app", {**env, "TRUNKLINE_DISPATCH": "false"}, Path(tmp)) as target:
+            post_all(target.port, "/api/messages/batch", batches, auth, 4, status=202)
+        with server("trunkline.app:create_app", env, Path(tmp)) as target:  # again, each receipt as soon as its submit
+            mixed_seconds = until(f"http://127.0.0.1:{target.port}", token, "status eq 'delivered'", 2 * total)
         floor_submit = asyncio.run(session_floor(smpp_port, total))
-    figures = {"accepted": total / accept_seconds, "submitted": total / submit_seconds, "receipts": total / delivered_seconds}
+    figures = {"accepted": total / accept_seconds, "submitted": total / submit_seconds, "receipts": total / delivered_seconds, "mixed": total / mixed_seconds}
     floors = {"accepted": total / floor_accept, "submitted": total / floor_submit}
     print(f"\nSQLite, one worker, {total:,} messages, one SMSC connection (window 50) to trunkline smsc-simulator")
     print(f"{'case':<44}{'per s':>10}{'floor per s':>14}{'ratio':>8}")
-    for name, label in (("accepted", "accepted (POST /api/messages/batch)"), ("submitted", "submitted through SMPP"), ("receipts", "receipts applied (until all delivered)")):
+    for name, label in (("accepted", "accepted (POST /api/messages/batch)"), ("submitted", "submitted through SMPP"), ("receipts", "receipts applied (all sent at once)"),
+                        ("mixed", "delivered, receipts beside the submits")):
         floor = floors.get(name)
         print(f"{label:<44}{figures[name]:>10,.0f}{(f'{floor:,.0f}' if floor else '-'):>14}{(f'{figures[name] / floor:.2f}' if floor else '-'):>8}")
     failed = False

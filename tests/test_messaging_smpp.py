@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import assert_error, ok
 from tests.test_messages import sms_account
-from tests.test_smsc_simulator import Simulator, started
+from tests.test_smsc_simulator import Simulator, fresh, started
 
 PASSWORD = "s3cret"
 
@@ -21,9 +21,7 @@ def smsc() -> Iterator[Simulator]:
 
 @pytest.fixture
 def sim(smsc: Simulator) -> Simulator:
-    smsc.post("/reset")
-    smsc.since = smsc.get("/stats")["submits"]  # the simulator keeps every test's submits
-    return smsc
+    return fresh(smsc)
 
 
 def submits(sim: Simulator) -> list[dict]:

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from tests.test_smsc_simulator import Simulator, started
+from tests.test_smsc_simulator import Simulator, fresh, started
 from trunkline.smsc.receipts import Fate, message_key
 from trunkline.smsc.session import Inbound, Outcome, Session, SessionSettings, SessionStopped, SubmitRequest
 
@@ -25,9 +25,7 @@ def smsc() -> Iterator[Simulator]:
 
 @pytest.fixture
 def sim(smsc: Simulator) -> Simulator:
-    smsc.post("/reset")
-    smsc.since = smsc.get("/stats")["submits"]  # the simulator keeps every test's submits
-    return smsc
+    return fresh(smsc)
 
 
 def settings(sim: Simulator, **changes) -> SessionSettings:

@@ -47,6 +47,14 @@ class Simulator:
         return response.json()
 
 
+def fresh(simulator: Simulator) -> Simulator:
+    """The simulator reset for a test, `since` marking where its submits begin (it keeps every
+    test's submits)."""
+    simulator.post("/reset")
+    simulator.since = simulator.get("/stats")["submits"]
+    return simulator
+
+
 @contextmanager
 def started(*flags: str) -> Iterator[Simulator]:
     command = [str(Path(sys.executable).parent / "trunkline"), "smsc-simulator", "--port", "0", "--control-port", "0", *flags]
@@ -328,6 +336,15 @@ def test_quirk_receipt_before_response(esme, sim):
     receipt = esme.delivered()
     message_id = esme.accepted(sequence)
     assert receipt.tlvs[RECEIPTED_MESSAGE_ID] == message_id.encode() + b"\0"
+
+
+def test_held_receipts_go_out_together_when_released(esme, sim):
+    sim.post("/behaviour", {"hold_receipts": True, "receipt_delay": 0})
+    message_ids = [esme.accepted(esme.submit(f"44770090012{number}")) for number in range(3)]
+    time.sleep(0.2)
+    assert sim.get("/stats")["counters"]["receipts"] == 3
+    sim.post("/behaviour", {"hold_receipts": False})
+    assert [esme.delivered().tlvs[RECEIPTED_MESSAGE_ID] for _ in message_ids] == [message_id.encode() + b"\0" for message_id in message_ids]
 
 
 def test_quirk_decimal_receipt_ids(esme, sim):

@@ -6,57 +6,100 @@ A receipt may come before its submit_sm_resp (some SMSCs send both at once, and 
 wins the race): it is kept in `early_receipts` and applied when the segment's id is known.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from trunkline.kit import ids
-from trunkline.messages import events
+from trunkline.messages import events, service
 from trunkline.messages import repository as store
-from trunkline.messages import service
 from trunkline.messages.schemas import MessageStatus
 from trunkline.smsc.receipts import Receipt, alternative_key, message_key
 
 PART_FINAL = frozenset({"delivered", "undeliverable", "expired", "rejected"})
 
 
-def submitted(conn: Connection, message, connection_id: int, smsc_ids: list[str], now: datetime) -> None:
-    """Every segment of `message` acknowledged, with the SMSC's ids as it gave them, in order."""
-    keys = [(message_key(smsc_id), alternative_key(smsc_id)) for smsc_id in smsc_ids]
-    store.add_parts(conn, message.id, connection_id, keys, "submitted", now)
-    store.set_status(conn, message.id, {"status": MessageStatus.submitted.value, "next_attempt_at": None, "claimed_until": None, "error_code": None, "error": None, "sealed_text": None}, now)
-    store.add_events(conn, [(message.id, MessageStatus.submitted.value, None, f"SMSC id {', '.join(smsc_ids)}")], now)
-    events.announce(conn, message.org_id, [message.id], MessageStatus.submitted.value, now)
-    early = {row.smsc_id: row for row in store.take_early_receipts(conn, connection_id, [key for pair in keys for key in pair if key])}
-    for seq, (key, alt) in enumerate(keys, 1):
-        row = early.get(key) or early.get(alt)
-        if row is not None:
-            store.set_part(conn, message.id, seq, row.status, row.error_code, now)
-    if early:
-        _settle(conn, message.id, now)
+@dataclass(frozen=True)
+class Acknowledged:
+    """Every segment of `message` acknowledged on the connection, with the SMSC's ids as it gave them, in order."""
+
+    message: object
+    connection_id: int
+    smsc_ids: list[str]
 
 
-def receipt(conn: Connection, connection_id: int, found: Receipt, now: datetime) -> None:
-    """A delivery receipt on the connection: a final one settles its segment (and the message
-    once every segment is settled); one on the way is kept on the segment only."""
-    part = store.part_by_smsc_id(conn, connection_id, found.key)
-    if part is None:
-        store.keep_early_receipt(conn, connection_id, found.key, found.fate.value, found.error_code, now)
+def submitted(conn: Connection, acknowledged: list[Acknowledged], now: datetime) -> None:
+    """Messages submitted, their segments kept by the keys of the SMSC's ids; receipts that came
+    before the acknowledgement are applied now."""
+    parts = [
+        {"message_id": ack.message.id, "seq": seq, "connection_id": ack.connection_id, "smsc_id": message_key(smsc_id), "smsc_alt_id": alternative_key(smsc_id),
+         "status": "submitted", "updated_at": now}
+        for ack in acknowledged for seq, smsc_id in enumerate(ack.smsc_ids, 1)
+    ]
+    store.add_parts(conn, parts)
+    store.mark_submitted(conn, [ack.message.id for ack in acknowledged], now)
+    store.add_events(conn, [(ack.message.id, MessageStatus.submitted.value, None, f"SMSC id {', '.join(ack.smsc_ids)}") for ack in acknowledged], now)
+    by_org: dict[int, list[int]] = {}
+    for ack in acknowledged:
+        by_org.setdefault(ack.message.org_id, []).append(ack.message.id)
+    for org_id, message_ids in by_org.items():
+        events.announce(conn, org_id, message_ids, MessageStatus.submitted.value, now)
+    _apply_early(conn, parts, now)
+
+
+def _apply_early(conn: Connection, parts: list[dict], now: datetime) -> None:
+    by_connection: dict[int, list[dict]] = {}
+    for part in parts:
+        by_connection.setdefault(part["connection_id"], []).append(part)
+    changes = []
+    for connection_id, held in by_connection.items():
+        early = {row.smsc_id: row for row in store.take_early_receipts(conn, connection_id, [key for part in held for key in (part["smsc_id"], part["smsc_alt_id"]) if key])}
+        for part in held if early else ():
+            row = early.get(part["smsc_id"]) or early.get(part["smsc_alt_id"])
+            if row is not None:
+                changes.append({"message_id": part["message_id"], "seq": part["seq"], "status": row.status, "error_code": row.error_code})
+    if changes:
+        store.set_parts(conn, changes, now)
+        _settle(conn, {change["message_id"] for change in changes}, now)
+
+
+def receipts(conn: Connection, found: list[tuple[int, Receipt]], now: datetime) -> None:
+    """Delivery receipts, each with the connection it came on, in arrival order: a final one
+    settles its segment (and its message once every segment is settled), one on the way is
+    kept on the segment only, and a late or repeated one changes nothing. A receipt for an id
+    no segment has yet is kept for its acknowledgement (`submitted`)."""
+    by_connection: dict[int, list[Receipt]] = {}
+    for connection_id, receipt in found:
+        by_connection.setdefault(connection_id, []).append(receipt)
+    changes: dict[tuple[int, int], dict] = {}
+    for connection_id, arrived in by_connection.items():
+        parts = store.parts_by_smsc_id(conn, connection_id, list({receipt.key for receipt in arrived}))
+        for receipt in arrived:
+            part = parts.get(receipt.key)
+            if part is None:
+                store.keep_early_receipt(conn, connection_id, receipt.key, receipt.fate.value, receipt.error_code, now)
+                continue
+            spot = (part.message_id, part.seq)
+            if changes.get(spot, {"status": part.status})["status"] in PART_FINAL:
+                continue
+            changes[spot] = {"message_id": part.message_id, "seq": part.seq, "status": receipt.fate.value, "error_code": receipt.error_code}
+    if changes:
+        store.set_parts(conn, list(changes.values()), now)
+        _settle(conn, {message_id for message_id, _ in changes}, now)
+
+
+def _settle(conn: Connection, message_ids: set[int], now: datetime) -> None:
+    """End the messages whose segments are all settled: delivered if every one was, else the
+    state of the first that was not."""
+    ready = {message_id: parts for message_id, parts in store.parts_of(conn, message_ids).items() if all(part.status in PART_FINAL for part in parts)}
+    if not ready:
         return
-    if part.status in PART_FINAL:  # settled: a late or repeated receipt changes nothing
-        return
-    store.set_part(conn, part.message_id, part.seq, found.fate.value, found.error_code, now)
-    _settle(conn, part.message_id, now)
-
-
-def _settle(conn: Connection, message_id: int, now: datetime) -> None:
-    parts = store.parts_of(conn, message_id)
-    if not all(part.status in PART_FINAL for part in parts):
-        return
-    worst = next((part for part in parts if part.status != "delivered"), None)
-    message = conn.execute(store.table.select().where(store.c.id == message_id)).first()
-    status = MessageStatus(worst.status) if worst else MessageStatus.delivered
-    service.finish(conn, message, status, worst and worst.error_code, None, now)
+    endings = []
+    for message in store.by_ids(conn, ready):
+        worst = next((part for part in ready[message.id] if part.status != "delivered"), None)
+        endings.append(service.Ending(message, MessageStatus(worst.status) if worst else MessageStatus.delivered, worst and worst.error_code))
+    service.finish(conn, endings, now)
 
 
 def inbound(conn: Connection, org_id: int, sender: str, recipient: str, text: str, encoding: str, segments: int, now: datetime) -> int:

@@ -11,20 +11,20 @@ error fails the message with the SMSC's code, and its price goes back to the acc
 """
 
 import asyncio
+import itertools
 import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from trunkline.kit.clock import utcnow
 from trunkline.kit.secretbox import SecretBox
-from trunkline.messages import delivery, events
+from trunkline.messages import delivery, events, service
 from trunkline.messages import repository as store
-from trunkline.messages import service
 from trunkline.messages.encoding import decode, encode, measure
 from trunkline.messages.schemas import MessageStatus
 from trunkline.smsc import service as smsc
@@ -139,7 +139,7 @@ class MessageDispatcher:
             await known[1].stop()
         session = Session(
             settings,
-            on_receipt=lambda receipt, _reference: self.writes.do(lambda conn: delivery.receipt(conn, connection_id, receipt, utcnow())),
+            on_receipt=lambda receipt, _reference: self.writes.add(delivery.receipts, (connection_id, receipt)),
             on_inbound=lambda inbound: self._inbound(org_id, connection_id, inbound),
         )
         self._sessions[connection_id] = (changed, session)
@@ -161,7 +161,8 @@ class MessageDispatcher:
 
     async def _try(self, message, session: Session) -> None:
         if message.expires_at is not None and message.expires_at <= utcnow():
-            await self.writes.do(lambda conn: service.finish(conn, message, MessageStatus.expired, None, "validity ended before it could be sent", utcnow()))
+            ending = service.Ending(message, MessageStatus.expired, None, "validity ended before it could be sent")
+            await self.writes.do(lambda conn: service.finish(conn, [ending], utcnow()))
             return
         try:
             await asyncio.wait_for(session.wait_bound(), BIND_WAIT)
@@ -179,10 +180,10 @@ class MessageDispatcher:
                 break
             ids.append(answer.message_id)
         if answer.outcome is Outcome.accepted:
-            await self.writes.do(lambda conn: delivery.submitted(conn, message, message.connection_id, ids, utcnow()))
+            await self.writes.add(delivery.submitted, delivery.Acknowledged(message, message.connection_id, ids))
         elif answer.outcome is Outcome.failed:
-            reason = f"the SMSC refused it: command_status 0x{answer.command_status:08X}"
-            await self.writes.do(lambda conn: service.finish(conn, message, MessageStatus.failed, answer.command_status, reason, utcnow()))
+            ending = service.Ending(message, MessageStatus.failed, answer.command_status, f"the SMSC refused it: command_status 0x{answer.command_status:08X}")
+            await self.writes.do(lambda conn: service.finish(conn, [ending], utcnow()))
         else:
             await self.writes.do(lambda conn: self._again(conn, message, answer))
 
@@ -211,19 +212,26 @@ class Writes:
     """What the dispatcher records, in arrival order, many to a transaction: a message's segments
     acknowledged, receipts, retries, inbound texts. One writer keeps them ordered (a receipt that
     beats its submit_sm_resp is kept early and then found, never lost between two transactions),
-    and one commit for everything that arrived meanwhile keeps up with an SMSC's pace. `do`
-    returns once its work is committed: a receipt is acknowledged to the SMSC only then."""
+    and one commit for everything that arrived meanwhile keeps up with an SMSC's pace. Items of
+    one kind in a row go to their bulk function together (a few statements for hundreds of
+    receipts). `add` and `do` return once their work is committed: a receipt is acknowledged to
+    the SMSC only then."""
 
-    MOST = 500  # works per transaction
+    MOST = 500  # items per transaction
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._queue: asyncio.Queue = asyncio.Queue()
 
-    async def do(self, work: Callable[[Connection], None]) -> None:
+    async def add(self, bulk: Callable[[Connection, list, datetime], None], item) -> None:
+        """Record `item` with `bulk(conn, items, now)`, which records many at once."""
         done = asyncio.get_running_loop().create_future()
-        await self._queue.put((work, done))
+        await self._queue.put((bulk, item, done))
         await done
+
+    async def do(self, work: Callable[[Connection], None]) -> None:
+        """Run `work` in the writer's transaction."""
+        await self.add(_each, work)
 
     async def drain(self) -> None:
         """Wait until everything queued so far is written."""
@@ -235,25 +243,31 @@ class Writes:
             while len(batch) < self.MOST and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await run_in_threadpool(self._commit, [work for work, _ in batch])
+                await run_in_threadpool(self._commit, batch)
                 outcomes = [None] * len(batch)
             except Exception:  # one of them failed: each again on its own, so the others are kept
-                outcomes = [await self._alone(work) for work, _ in batch]
-            for (_, done), failure in zip(batch, outcomes):
+                outcomes = [await self._alone(entry) for entry in batch]
+            for (_, _, done), failure in zip(batch, outcomes):
                 if not done.done():
                     done.set_result(None) if failure is None else done.set_exception(failure)
 
-    def _commit(self, works: list) -> None:
+    def _commit(self, batch: list) -> None:
         with self.engine.begin() as conn:
-            for work in works:
-                work(conn)
+            now = utcnow()
+            for bulk, run in itertools.groupby(batch, key=lambda entry: entry[0]):
+                bulk(conn, [item for _, item, _ in run], now)
 
-    async def _alone(self, work) -> Exception | None:
+    async def _alone(self, entry) -> Exception | None:
         try:
-            await run_in_threadpool(self._commit, [work])
+            await run_in_threadpool(self._commit, [entry])
         except Exception as exc:
             return exc
         return None
+
+
+def _each(conn: Connection, works: list[Callable[[Connection], None]], _now: datetime) -> None:
+    for work in works:
+        work(conn)
 
 
 class Parts:

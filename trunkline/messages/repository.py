@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -41,6 +41,27 @@ def set_status(conn: Connection, message_id: int, values: dict[str, Any], now: d
     conn.execute(update(table).where(c.id == message_id).values(updated_at=now, **values))
 
 
+def set_statuses(conn: Connection, changes: list[dict[str, Any]], now: datetime) -> None:
+    """Many messages' status at once: each change holds `message_id`, `status`, `error_code`
+    and `error`; the rest is what a final state clears."""
+    statement = update(table).where(c.id == bindparam("b_message_id")).values(
+        status=bindparam("b_status"), error_code=bindparam("b_error_code"), error=bindparam("b_error"), done_at=now, updated_at=now,
+        next_attempt_at=None, claimed_until=None, sealed_text=None,
+    )
+    conn.execute(statement, [_bound(change) for change in changes])
+
+
+def mark_submitted(conn: Connection, message_ids: list[int], now: datetime) -> None:
+    """Every segment acknowledged: out of the queue, and the sealed text no longer needed."""
+    conn.execute(update(table).where(c.id.in_(message_ids)).values(
+        status="submitted", next_attempt_at=None, claimed_until=None, error_code=None, error=None, sealed_text=None, updated_at=now,
+    ))
+
+
+def by_ids(conn: Connection, message_ids: Iterable[int]) -> list:
+    return conn.execute(select(table).where(c.id.in_(list(message_ids))).order_by(c.id)).all()
+
+
 def claim_due(conn: Connection, now: datetime, until: datetime, limit: int) -> list:
     """Messages due for sending, now claimed until `until` by this dispatcher, oldest first.
     PostgreSQL skips rows another dispatcher holds; SQLite has one writer at a time."""
@@ -63,29 +84,43 @@ def extend_claims(conn: Connection, message_ids: list[int], until: datetime) -> 
     conn.execute(update(table).where(c.id.in_(message_ids), c.claimed_until.is_not(None)).values(claimed_until=until))
 
 
-def add_parts(conn: Connection, message_id: int, connection_id: int, keys: list[tuple[str, str | None]], status: str, now: datetime) -> None:
-    """The message's segments, in order, each by its (key, alternative key) of the SMSC's id."""
-    conn.execute(
-        insert(message_parts),
-        [{"message_id": message_id, "seq": seq, "connection_id": connection_id, "smsc_id": key, "smsc_alt_id": alt, "status": status, "updated_at": now}
-         for seq, (key, alt) in enumerate(keys, 1)],
-    )
+def add_parts(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Segments as submitted: each `message_id`, `seq`, `connection_id`, `smsc_id` (the key of the
+    SMSC's id), `smsc_alt_id`, `status` and `updated_at`."""
+    if rows:
+        conn.execute(insert(message_parts), rows)
 
 
-def part_by_smsc_id(conn: Connection, connection_id: int, key: str):
-    """The segment an SMSC id's key names, by its own key or, failing that, its alternative one."""
+def parts_by_smsc_id(conn: Connection, connection_id: int, keys: list[str]) -> dict[str, Any]:
+    """{key: its segment} for the keys of SMSC ids a segment has, as its own key or, failing
+    that, as its alternative one."""
     p = message_parts.c
-    found = conn.execute(select(message_parts).where(p.connection_id == connection_id, p.smsc_id == key)).first()
-    return found or conn.execute(select(message_parts).where(p.connection_id == connection_id, p.smsc_alt_id == key)).first()
+    found = {part.smsc_id: part for part in conn.execute(select(message_parts).where(p.connection_id == connection_id, p.smsc_id.in_(keys)))}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        found |= {part.smsc_alt_id: part for part in conn.execute(select(message_parts).where(p.connection_id == connection_id, p.smsc_alt_id.in_(missing)))}
+    return found
 
 
-def set_part(conn: Connection, message_id: int, seq: int, status: str, error_code: int | None, now: datetime) -> None:
+def set_parts(conn: Connection, changes: list[dict[str, Any]], now: datetime) -> None:
+    """Segments' receipts: each change holds `message_id`, `seq`, `status` and `error_code`."""
     p = message_parts.c
-    conn.execute(update(message_parts).where(p.message_id == message_id, p.seq == seq).values(status=status, error_code=error_code, updated_at=now))
+    statement = update(message_parts).where(p.message_id == bindparam("b_message_id"), p.seq == bindparam("b_seq"))
+    conn.execute(statement.values(status=bindparam("b_status"), error_code=bindparam("b_error_code"), updated_at=now), [_bound(change) for change in changes])
 
 
-def parts_of(conn: Connection, message_id: int) -> list:
-    return conn.execute(select(message_parts).where(message_parts.c.message_id == message_id).order_by(message_parts.c.seq)).all()
+def _bound(change: dict[str, Any]) -> dict[str, Any]:
+    """A change's values under the bind names of an executemany UPDATE (SQLAlchemy reserves the
+    column names for the SET clause)."""
+    return {f"b_{name}": value for name, value in change.items()}
+
+
+def parts_of(conn: Connection, message_ids: Iterable[int]) -> dict[int, list]:
+    """{message id: its segments in order}."""
+    found: dict[int, list] = {}
+    for part in conn.execute(select(message_parts).where(message_parts.c.message_id.in_(list(message_ids))).order_by(message_parts.c.message_id, message_parts.c.seq)):
+        found.setdefault(part.message_id, []).append(part)
+    return found
 
 
 def keep_early_receipt(conn: Connection, connection_id: int, smsc_id: str, status: str, error_code: int | None, now: datetime) -> None:

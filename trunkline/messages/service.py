@@ -132,16 +132,35 @@ def _reserve(conn: Connection, org_id: int, reserved: dict[int, Charge], now: da
             raise PaymentRequired(f"Account {account.account_id} cannot pay for these messages: its available balance is too low", code="INSUFFICIENT_BALANCE")
 
 
-def finish(conn: Connection, message, status: MessageStatus, error_code: int | None, detail: str | None, now: datetime) -> None:
-    """Move a sent message to a final `status`, once; a rejected or failed one gets its price back."""
-    if message.status in FINAL:
+@dataclass(frozen=True)
+class Ending:
+    """A sent message's final state, with the SMSC's error code and our words for it."""
+
+    message: object
+    status: MessageStatus
+    error_code: int | None = None
+    detail: str | None = None
+
+
+def finish(conn: Connection, endings: list[Ending], now: datetime) -> None:
+    """Move sent messages to their final states, each once (one already final is left as it
+    is); a rejected or failed one gets its price back. A few statements for the whole list."""
+    endings = [ending for ending in endings if ending.message.status not in FINAL]
+    if not endings:
         return
-    ended = {"status": status.value, "error_code": error_code, "error": detail, "done_at": now, "next_attempt_at": None, "claimed_until": None, "sealed_text": None}
-    store.set_status(conn, message.id, ended, now)
-    store.add_events(conn, [(message.id, status.value, error_code, detail)], now)
-    events.announce(conn, message.org_id, [message.id], status.value, now)
-    if status in REFUNDED and message.price and message.account_ref is not None:
-        accounts.apply(conn, message.org_id, TransactionKind.message_refund, {message.account_ref: Charge(message.price)}, now, note=ids.encode(message.id))
+    store.set_statuses(conn, [
+        {"message_id": ending.message.id, "status": ending.status.value, "error_code": ending.error_code, "error": ending.detail} for ending in endings
+    ], now)
+    store.add_events(conn, [(ending.message.id, ending.status.value, ending.error_code, ending.detail) for ending in endings], now)
+    announced: dict[tuple[int, str], list[int]] = {}
+    for ending in endings:
+        announced.setdefault((ending.message.org_id, ending.status.value), []).append(ending.message.id)
+    for (org_id, status), message_ids in announced.items():
+        events.announce(conn, org_id, message_ids, status, now)
+    for ending in endings:
+        message = ending.message
+        if ending.status in REFUNDED and message.price and message.account_ref is not None:
+            accounts.apply(conn, message.org_id, TransactionKind.message_refund, {message.account_ref: Charge(message.price)}, now, note=ids.encode(message.id))
 
 
 def opt_out_word(text: str) -> str | None:

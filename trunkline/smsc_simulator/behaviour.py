@@ -47,6 +47,7 @@ class Behaviour(BaseModel):
     decimal_receipt_ids: bool = Field(False, description="quirk: receipts give the message id in decimal, submit_sm_resp in hex")
     receipt_before_response: bool = Field(False, description="quirk: the receipt is sent before the submit_sm_resp")
     throttle_per_second: int = Field(0, ge=0, description="more submits than this within a second get ESME_RTHROTTLED (0: no limit)")
+    hold_receipts: bool = Field(False, description="keep every receipt back; setting it false again sends all that were held, at once")
     receipt_rules: list[ReceiptRule] = []
     reject_rules: list[RejectRule] = []
 

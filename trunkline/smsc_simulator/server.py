@@ -52,6 +52,7 @@ class Simulator:
         self.submits: list[Submit] = []
         self.counters: Counter[str] = Counter()
         self.pending: deque[types.PDU] = deque()  # receipts and MO parts that found no receiver bind
+        self.held: list[tuple[types.PDU, Session]] = []  # receipts kept back (Behaviour.hold_receipts)
         self.epoch = 0  # a reset forgets the receipts still on their delay
         self.connections = itertools.count(1)
         self._message_ids = itertools.count(0xA0000000 + secrets.randbelow(0x10000000))  # hex that opens with a letter, never mistaken for decimal
@@ -64,6 +65,10 @@ class Simulator:
     @behaviour.setter
     def behaviour(self, behaviour: Behaviour) -> None:
         self.gate.behaviour = behaviour
+        if not behaviour.hold_receipts:
+            held, self.held = self.held, []
+            for receipt, session in held:
+                self.deliver([receipt], session)
 
     def accept(self, session: "Session", pdu: types.PDU) -> None:
         """Keeps the submit, answers it with a fresh message id, and sends the receipt it asked
@@ -79,7 +84,9 @@ class Simulator:
         receipt = deliveries.receipt(pdu, receipt_id, submit.received_at, submit.received_at + timedelta(seconds=delay), behaviour)
         if receipt is not None:
             self.counters["receipts"] += 1
-            if first:
+            if behaviour.hold_receipts:
+                self.held.append((receipt, session))
+            elif first:
                 self.deliver([receipt], session)
             else:
                 asyncio.get_running_loop().call_later(delay, self._deliver_in, self.epoch, receipt, session)
@@ -123,6 +130,7 @@ class Simulator:
         self.gate = Gate(self.initial)
         self.counters.clear()
         self.pending.clear()
+        self.held.clear()
         self.epoch += 1
 
     def stats(self) -> dict:
