@@ -1,6 +1,7 @@
 """Messages sent end to end: the real server's dispatcher binds to `trunkline smsc-simulator`, run
 as its own process on another SMPP codec, and every state comes from what the SMSC answered."""
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -63,7 +64,7 @@ def send(client, **fields) -> list[dict]:
 
 def test_a_message_goes_accepted_queued_submitted_delivered_and_stays_charged(texting, sim):
     account = sms_account(texting.client, balance="1", price="0.05")
-    sent = send(texting.client, account_id=account["account_id"])[0]
+    sent = send(texting.client, account_id=account["account_id"], validity=3600)[0]
     message = wait_for(texting.client, sent["id"], "delivered")
     assert [event["status"] for event in message["events"]] == ["accepted", "queued", "submitted", "delivered"]
     submitted = next(event for event in message["events"] if event["status"] == "submitted")
@@ -72,6 +73,7 @@ def test_a_message_goes_accepted_queued_submitted_delivered_and_stays_charged(te
         ("447700900123", "Hello there", 0, "Trunkline", 5),  # an alphanumeric sender goes as TON 5
     ]
     assert sent_out[0]["message_id"] in submitted["detail"]
+    assert re.fullmatch(r"0000000(10000|059[0-5]\d)000R", sent_out[0]["validity_period"])  # what is left of the hour, relative (SMPP 7.1.1)
     assert ok(texting.client.get(f"/api/accounts/{account['id']}"))["balance"] == 0.95
 
 

@@ -171,10 +171,11 @@ class MessageDispatcher:
             return
         encoded = encode(self.secrets.open(message.sealed_text) if message.sealed_text else message.text, message.id & 0xFF)
         ids, answer = [], None
+        validity = int((message.expires_at - utcnow()).total_seconds()) if message.expires_at else None
         for part in encoded.parts:
             answer = await session.submit(SubmitRequest(
                 source=message.sender, destination=message.recipient, short_message=part, data_coding=encoded.data_coding,
-                esm_class=UDHI if encoded.esm_class_udhi else 0,
+                esm_class=UDHI if encoded.esm_class_udhi else 0, validity=validity,
             ))
             if answer.outcome is not Outcome.accepted:
                 break

@@ -69,13 +69,22 @@ def bind(command_id: int, sequence: Sequence, system_id: str, password: str, sys
 
 
 def submit_sm(sequence: Sequence, source: str, source_type: tuple[int, int], destination: str, dest_type: tuple[int, int],
-              short_message: bytes, data_coding: int, esm_class: int, registered_delivery: int) -> tuple[int, bytes]:
+              short_message: bytes, data_coding: int, esm_class: int, registered_delivery: int, validity_period: str = "") -> tuple[int, bytes]:
     return _written(smpp.make_pdu(
         "submit_sm", client=sequence, service_type="", source_addr_ton=source_type[0], source_addr_npi=source_type[1], source_addr=source,
         dest_addr_ton=dest_type[0], dest_addr_npi=dest_type[1], destination_addr=destination, esm_class=esm_class, protocol_id=0,
-        priority_flag=0, schedule_delivery_time="", validity_period="", registered_delivery=registered_delivery,
+        priority_flag=0, schedule_delivery_time="", validity_period=validity_period, registered_delivery=registered_delivery,
         replace_if_present_flag=0, data_coding=data_coding, sm_default_msg_id=0, short_message=short_message,
     ))
+
+
+def relative_time(seconds: int) -> str:
+    """SMPP 3.4's relative time format (7.1.1), YYMMDDhhmmss000R, for a span of `seconds` (at
+    least one); relative, so that the SMSC's clock and ours need not agree."""
+    minutes, second = divmod(max(seconds, 1), 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    return f"0000{min(days, 99):02d}{hour:02d}{minute:02d}{second:02d}000R"
 
 
 def request(command: str, sequence: Sequence) -> tuple[int, bytes]:

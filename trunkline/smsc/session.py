@@ -66,6 +66,7 @@ class SubmitRequest:
     data_coding: int = 0
     esm_class: int = 0
     registered_delivery: int = 1
+    validity: int | None = None  # seconds the SMSC may keep trying; None: its own default
     reference: str | None = None  # the caller's own id for the part, handed back with its receipt
 
 
@@ -264,6 +265,7 @@ class Session:
         sequence, raw = pdus.submit_sm(
             link.sequence, on_wire(request.source), settings.source_type or sender_type(request.source), on_wire(request.destination),
             settings.dest_type, request.short_message, request.data_coding, request.esm_class, request.registered_delivery,
+            pdus.relative_time(request.validity) if request.validity is not None else "",
         )
         future = asyncio.get_running_loop().create_future()
         link.submits[sequence] = (future, request)
