@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.helpers import assert_error, cdr, make_token, ok, rate, rerate
+from tests.test_messages import sms_account, smsc_route
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import account_transactions
 from trunkline.kit import ids
@@ -264,3 +265,17 @@ def test_lists_filter_by_period(org, query, expected):
     issue(org.client, "acct-1", "2026-03")
     issue(org.client, "acct-1", "2026-04")
     assert [item["number"] for item in ok(org.client.get("/api/invoices", params={"filter": query}))["items"]] == expected
+
+
+def test_messages_charged_in_the_month_are_billed_net_of_refunds(org):
+    ok(org.client.patch("/api/products/A2P", json={"enabled": True}))
+    smsc_route(org.client)
+    texter = sms_account(org.client, balance="1", price="0.05")
+    sent = org.client.post("/api/messages", json={"product": "A2P", "from": "Trunkline", "to": ["+447700900123", "+447700900124"], "text": "Hi", "account_id": texter["account_id"]})
+    assert sent.status_code == 202, sent.text
+    [reserved] = [entry for entry in ok(org.client.get(f"/api/accounts/{texter['id']}/transactions"))["items"] if entry["kind"] == "messages"]
+    backdate(org, reserved["id"], datetime(2026, 3, 5, tzinfo=UTC))
+    invoice = issue(org.client, texter["account_id"], "2026-03")
+    assert [(line["kind"], line["description"], money(line["amount"])) for line in invoice["lines"]] == [("messages", "SMS messages (net of refunds)", Decimal("0.1"))]
+    assert (money(invoice["usage"]), money(invoice["subtotal"]), money(invoice["total"])) == (0, Decimal("0.1"), Decimal("0.1"))
+    assert issue(org.client, texter["account_id"], "2026-04")["lines"] == []  # the month after has none

@@ -15,7 +15,8 @@ from trunkline.kit import lookup
 
 c = table.c
 CREDITS = ("topup", "adjustment")  # the ledger's kinds that are money paid in or credited, not calls
-NOT_CALLS = (*CREDITS, "messages", "message_refund")  # every kind that moves the balance for something other than calls
+MESSAGES = ("messages", "message_refund")
+NOT_CALLS = (*CREDITS, *MESSAGES)  # every kind that moves the balance for something other than calls
 
 
 def find(conn: Connection, org_id: int, invoice_id: int):
@@ -81,6 +82,16 @@ def charged(conn: Connection, org_id: int, account_ref: int) -> int:
     )
     taken = conn.execute(select(credited - accounts.c.balance).where(accounts.c.id == account_ref, accounts.c.org_id == org_id)).scalar_one()
     return int(taken)
+
+
+def messages_charged(conn: Connection, account_ref: int, starts_at: datetime, ends_at: datetime) -> int:
+    """What the account's messages cost in [starts_at, ends_at): prices reserved, less refunds, as
+    the ledger recorded them (a positive amount of units)."""
+    t = ledger.c
+    total = conn.execute(
+        select(func.sum(t.amount)).where(t.account_ref == account_ref, t.kind.in_(MESSAGES), t.created_at >= starts_at, t.created_at < ends_at)
+    ).scalar()
+    return -int(total or 0)
 
 
 def credits(conn: Connection, account_ref: int, starts_at: datetime, ends_at: datetime) -> list:

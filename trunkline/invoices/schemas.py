@@ -24,6 +24,7 @@ class LineKind(StrEnum):
     usage = "usage"  # the month's calls to one destination
     adjustment = "adjustment"  # what earlier calls' cost became since the previous invoice
     credit = "credit"  # a top-up or adjustment of the ledger in the month
+    messages = "messages"  # the SMS charged in the month, less what was refunded in it
 
 
 Period = Annotated[

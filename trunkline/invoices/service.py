@@ -5,7 +5,8 @@ Issuing takes the organization's exclusive turn (`calls.locks.exclusive`): no ba
 re-rating chunk or other invoice of the organization commits while it reads, so the month's
 calls, the ledger and the number it takes agree, and a failed attempt rolls back its number.
 
-An invoice bills the month's calls at their cost now (`usage`). Its `adjustment` is what the
+An invoice bills the month's calls at their cost now (`usage`), and the messages charged in the
+month as one line (their prices as reserved, less refunds, from the ledger). Its `adjustment` is what the
 cost of every call started before the month has become since the previous invoice, which
 recorded that cost up to its own month's end (`covered`): calls re-rated or stored late, and
 the calls of months no invoice covered. The cost of all the account's calls comes from the ledger
@@ -111,7 +112,11 @@ def issue(conn: Connection, org_id: int, account_key: str, period: str, now: dat
          "description": f"Calls before {period}: change in cost since invoice {previous.number} (re-rated, stored late or not invoiced)"}
     ] if adjustment else []
     credits = credit_lines(store.credits(conn, account.id, span.starts_at, span.ends_at), account.timezone)
-    subtotal = used + adjustment
+    texted = store.messages_charged(conn, account.id, span.starts_at, span.ends_at)
+    texts = [
+        {"kind": LineKind.messages.value, "prefix": None, "calls": None, "seconds": None, "amount": texted, "description": "SMS messages (net of refunds)"}
+    ] if texted else []
+    subtotal = used + adjustment + texted
     tax = tax_of(subtotal, account.tax_rate)
     invoice_id = ids.new_id()
     store.create(
@@ -125,6 +130,6 @@ def issue(conn: Connection, org_id: int, account_key: str, period: str, now: dat
             "usage": used, "adjustment": adjustment, "subtotal": subtotal, "tax": tax, "total": subtotal + tax,
             "credits": sum(line["amount"] for line in credits), "covered": covered, "issued_at": now,
         },
-        usage + adjusted + credits,
+        usage + adjusted + texts + credits,
     )
     return invoice_id
