@@ -74,7 +74,7 @@ def charged(conn: Connection, org_id: int, account_ref: int) -> int:
     """The cost of every call ever charged to the account, as priced now, read from the ledger in
     one statement (one snapshot): the balance moves only by ledger entries, so calls and re-rating
     took `credits - balance`, where credits are the top-ups and adjustments (a few rows) and what
-    messages took or got back (one row per send request: invoices do not bill messages yet)."""
+    messages took or got back (one row per send request and refund: billed apart, `messages_charged`)."""
     credited = (
         select(func.coalesce(func.sum(ledger.c.amount), 0))
         .where(ledger.c.account_ref == accounts.c.id, ledger.c.kind.in_(NOT_CALLS))

@@ -40,11 +40,7 @@ def submitted(conn: Connection, acknowledged: list[Acknowledged], now: datetime)
     store.add_parts(conn, parts)
     store.mark_submitted(conn, [ack.message.id for ack in acknowledged], now)
     store.add_events(conn, [(ack.message.id, MessageStatus.submitted.value, None, f"SMSC id {', '.join(ack.smsc_ids)}") for ack in acknowledged], now)
-    by_org: dict[int, list[int]] = {}
-    for ack in acknowledged:
-        by_org.setdefault(ack.message.org_id, []).append(ack.message.id)
-    for org_id, message_ids in by_org.items():
-        events.announce(conn, org_id, message_ids, MessageStatus.submitted.value, now)
+    events.announce(conn, [(ack.message.org_id, ack.message.id, MessageStatus.submitted.value) for ack in acknowledged], now)
     _apply_early(conn, parts, now)
 
 
@@ -110,7 +106,7 @@ def inbound(conn: Connection, org_id: int, sender: str, recipient: str, text: st
         "id": message_id, "org_id": org_id, "direction": "in", "product": "GMS", "sender": sender, "recipient": recipient, "text": text,
         "encoding": encoding, "segments": segments, "status": MessageStatus.received.value, "attempts": 0, "created_at": now, "updated_at": now, "done_at": now,
     }], now)
-    events.announce(conn, org_id, [message_id], MessageStatus.received.value, now)
+    events.announce(conn, [(org_id, message_id, MessageStatus.received.value)], now)
     word = service.opt_out_word(text)
     if word is not None:
         store.opt_out(conn, org_id, sender, word, now)

@@ -125,8 +125,7 @@ class MessageDispatcher:
             fresh = [message for message in claimed if message.status == MessageStatus.accepted]
             if fresh:
                 store.mark_queued(conn, [message.id for message in fresh], now)
-                for org_id in {message.org_id for message in fresh}:
-                    events.announce(conn, org_id, [message.id for message in fresh if message.org_id == org_id], MessageStatus.queued.value, now)
+                events.announce(conn, [(message.org_id, message.id, MessageStatus.queued.value) for message in fresh], now)
         return claimed
 
     async def _session(self, org_id: int, connection_id: int) -> Session:

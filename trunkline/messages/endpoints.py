@@ -73,7 +73,8 @@ def preview_message(body: Preview, request: Request, db: Database, who: Sender):
     if body.to and body.account_id:
         decks: DeckCache = request.app.state.decks
         with db.connect() as conn:
-            priced = service.price(conn, who.org_id, lambda plan_id: decks.get(conn, who.org_id, plan_id), body.account_id, body.to, measured.segments, utcnow())
+            account = service.payer(conn, who.org_id, body.account_id)
+            priced = service.price(account, lambda plan_id: decks.get(conn, who.org_id, plan_id), body.to, measured.segments, utcnow())
         price, currency = from_units(priced.price), priced.currency
     return done(encoding=measured.encoding, units=measured.units, segments=measured.segments, per_segment=measured.per_segment, price=price, currency=currency)
 

@@ -70,14 +70,19 @@ def _numbers(request: MessageCreate) -> list[str]:
     return numbers
 
 
-def price(conn: Connection, org_id: int, decks: Callable[[int], PricedDeck], account_id: str, number: str, segments: int, at: datetime) -> Priced:
-    """What a message of `segments` to `number` costs the account, by its SMS plan at `at`; 422
-    when it has no account, no SMS plan or no rate for the number."""
+def payer(conn: Connection, org_id: int, account_id: str):
+    """The account messages are charged to, by its code; 422 when there is none or it has no SMS plan."""
     account = accounts.find(conn, org_id, code=account_id)
     if account is None:
         raise Invalid.fields({"name": "account_id", "reason": "no such account"})
     if account.sms_rate_plan_id is None:
         raise Invalid.fields({"name": "account_id", "reason": "the account has no SMS rate plan (sms_rate_plan_id)"})
+    return account
+
+
+def price(account, decks: Callable[[int], PricedDeck], number: str, segments: int, at: datetime) -> Priced:
+    """What a message of `segments` to `number` costs `account` (see `payer`), by its SMS plan at
+    `at`; 422 when the plan has no rate for the number."""
     rate = decks(account.sms_rate_plan_id).match(number, at)
     if rate is None:
         raise Invalid.fields({"name": "to", "reason": f"the account's SMS plan has no rate for {number}"})
@@ -88,7 +93,7 @@ def accept(conn: Connection, org_id: int, requests: list[MessageCreate], decks: 
     """Store every message of `requests` accepted, its price reserved; what each answer lists.
     With `concealed`, every message stores its text masked and sealed instead."""
     _enabled(conn, org_id, {str(request.product) for request in requests})
-    rows, reserved = [], {}
+    rows, reserved, payers = [], {}, {}
     for request in requests:
         measured = measure(request.text)
         if measured.segments > MAX_PARTS:
@@ -99,11 +104,13 @@ def accept(conn: Connection, org_id: int, requests: list[MessageCreate], decks: 
             if refused:
                 raise Invalid.fields(*({"name": "to", "reason": f"{number} opted out of marketing messages"} for number in refused))
         due = max(now, request.scheduled_at) if request.scheduled_at else now
+        if request.account_id and request.account_id not in payers:
+            payers[request.account_id] = payer(conn, org_id, request.account_id)
         for number in numbers:
             connection_id = smsc.pick(conn, org_id, str(request.product), number)
             if connection_id is None:
                 raise Conflict(f"No SMSC connection routes {request.product} messages to +{number}: add one (/api/smsc_connections) and a route (/api/sms_routes)", code="NO_SMSC_CONNECTION")
-            priced = price(conn, org_id, decks, request.account_id, number, measured.segments, now) if request.account_id else None
+            priced = price(payers[request.account_id], decks, number, measured.segments, now) if request.account_id else None
             if priced is not None:
                 reserved.setdefault(priced.account.id, Charge(0)).amount -= priced.price
             rows.append({
@@ -117,7 +124,7 @@ def accept(conn: Connection, org_id: int, requests: list[MessageCreate], decks: 
             })
     _reserve(conn, org_id, reserved, now)
     store.create(conn, rows, now)
-    events.announce(conn, org_id, [row["id"] for row in rows], MessageStatus.accepted.value, now)
+    events.announce(conn, [(org_id, row["id"], MessageStatus.accepted.value) for row in rows], now)
     return rows
 
 
@@ -152,11 +159,7 @@ def finish(conn: Connection, endings: list[Ending], now: datetime) -> None:
         {"message_id": ending.message.id, "status": ending.status.value, "error_code": ending.error_code, "error": ending.detail} for ending in endings
     ], now)
     store.add_events(conn, [(ending.message.id, ending.status.value, ending.error_code, ending.detail) for ending in endings], now)
-    announced: dict[tuple[int, str], list[int]] = {}
-    for ending in endings:
-        announced.setdefault((ending.message.org_id, ending.status.value), []).append(ending.message.id)
-    for (org_id, status), message_ids in announced.items():
-        events.announce(conn, org_id, message_ids, status, now)
+    events.announce(conn, [(ending.message.org_id, ending.message.id, ending.status.value) for ending in endings], now)
     for ending in endings:
         message = ending.message
         if ending.status in REFUNDED and message.price and message.account_ref is not None:
