@@ -599,6 +599,8 @@ messages = Table(
     Column("encoding", String(8), nullable=False),
     Column("segments", Integer, nullable=False),
     Column("client_ref", String(128)),
+    Column("callback_url", String(2048)),
+    Column("callback_id", BigInteger),  # the webhook that delivers this message's events to callback_url
     Column("account_id", String(64)),
     Column("account_ref", BigInteger),
     Column("rate_plan_id", BigInteger),

@@ -1,6 +1,7 @@
 """`/api/messages`: send SMS (one request, or a batch), count and price a text before sending,
 and follow each message through its states."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Request
@@ -19,6 +20,7 @@ from trunkline.messages import service
 from trunkline.messages.encoding import measure
 from trunkline.messages.schemas import FIELDS, Accepted, Message, MessageBatch, MessageCreate, MessageDetail, Preview, PreviewResult, present, present_event
 from trunkline.rating.money import from_units
+from trunkline.webhooks import service as webhooks
 
 router = resource_router("/messages", "messages")
 SCOPES = ("messages",)
@@ -32,15 +34,19 @@ SEND_HELP = (
     "refused: 403 PRODUCT_DISABLED, 409 NO_SMSC_CONNECTION (no route to a recipient), 422 for a recipient who opted out "
     "of marketing (MKT) or a number the account's SMS plan has no rate for, 402 INSUFFICIENT_BALANCE. Charged to "
     "`account_id`, a message is priced per segment by the account's SMS plan and reserved at once; it is refunded "
-    "when it ends rejected or failed. Delivery is at least once: a message whose submit the SMSC never acknowledged "
+    "when it ends rejected or failed. With `callback_url`, each state the message reaches is also POSTed there as a "
+    "signed message.* event (Standard Webhooks), through the organization's webhook with that URL or one made for it "
+    "(GET /api/webhooks; POST /api/webhooks/{id}/rotate to learn its secret). Delivery is at least once: a message whose submit the SMSC never acknowledged "
     "(the connection dropped) is sent again, so a recipient may rarely get it twice."
 )
 
 
 def _accept(request: Request, db, who: Principal, messages: list[MessageCreate]):
-    decks: DeckCache = request.app.state.decks
+    state, now = request.app.state, utcnow()
+    decks: DeckCache = state.decks
     with db.begin() as conn:
-        rows = service.accept(conn, who.org_id, messages, lambda plan_id: decks.get(conn, who.org_id, plan_id), utcnow())
+        callbacks = partial(webhooks.callback, conn, who.org_id, box=state.secrets, allow_private=state.settings.webhooks_allow_private, now=now)
+        rows = service.accept(conn, who.org_id, messages, lambda plan_id: decks.get(conn, who.org_id, plan_id), now, callbacks=callbacks)
     request.app.state.messages.wake()
     shown = [{
         "id": ids.encode(row["id"]), "to": row["recipient"], "status": row["status"], "encoding": row["encoding"], "segments": row["segments"],

@@ -12,6 +12,7 @@ from trunkline.db.tables import messages as table
 from trunkline.kit import ids, query
 from trunkline.kit.schema import ApiId, Input, MoneyOut, Output
 from trunkline.rating.money import from_units
+from trunkline.webhooks.schemas import Url
 
 
 class SmsProduct(StrEnum):
@@ -67,6 +68,7 @@ class MessageCreate(Input):
     to: Annotated[list[Number], Field(min_length=1, max_length=1000)] | Number = Field(description="One number, or a list of up to 1,000")
     text: Text
     client_ref: Annotated[str, Field(max_length=128)] | None = None
+    callback_url: Url | None = Field(None, description="Also receives this message's message.* events, signed; see POST /api/messages")
     validity: Annotated[int, Field(ge=60, le=7 * DAY)] = Field(2 * DAY, description="Seconds the message may wait to be delivered; expired after")
     scheduled_at: datetime | None = Field(None, description="Not sent before this moment (ISO 8601 with offset)")
     account_id: Code | None = Field(None, description="The account the message is charged to, priced by its SMS plan")
@@ -137,6 +139,7 @@ class Message(Output):
     error_code: int | None = Field(description="The SMSC's command_status or receipt err, when it ended badly")
     error: str | None
     client_ref: str | None
+    callback_url: str | None
     account_id: str | None
     price: MoneyOut | None
     currency: str | None
@@ -165,6 +168,7 @@ def present(row) -> dict:
         "error_code": row.error_code,
         "error": row.error,
         "client_ref": row.client_ref,
+        "callback_url": row.callback_url,
         "account_id": row.account_id,
         "price": None if row.price is None else from_units(row.price),
         "currency": row.currency,

@@ -89,11 +89,15 @@ def price(account, decks: Callable[[int], PricedDeck], number: str, segments: in
     return Priced(account, price_message(rate, segments), account.currency, account.sms_rate_plan_id, rate.prefix)
 
 
-def accept(conn: Connection, org_id: int, requests: list[MessageCreate], decks: Callable[[int], PricedDeck], now: datetime, concealed: Concealed | None = None) -> list[dict]:
+def accept(
+    conn: Connection, org_id: int, requests: list[MessageCreate], decks: Callable[[int], PricedDeck], now: datetime,
+    concealed: Concealed | None = None, callbacks: Callable[[str], int] | None = None,
+) -> list[dict]:
     """Store every message of `requests` accepted, its price reserved; what each answer lists.
-    With `concealed`, every message stores its text masked and sealed instead."""
+    With `concealed`, every message stores its text masked and sealed instead. `callbacks` gives
+    the webhook that delivers to a callback_url (webhooks.service.callback)."""
     _enabled(conn, org_id, {str(request.product) for request in requests})
-    rows, reserved, payers = [], {}, {}
+    rows, reserved, payers, hooks = [], {}, {}, {}
     for request in requests:
         measured = measure(request.text)
         if measured.segments > MAX_PARTS:
@@ -106,6 +110,10 @@ def accept(conn: Connection, org_id: int, requests: list[MessageCreate], decks: 
         due = max(now, request.scheduled_at) if request.scheduled_at else now
         if request.account_id and request.account_id not in payers:
             payers[request.account_id] = payer(conn, org_id, request.account_id)
+        if request.callback_url and request.callback_url not in hooks:
+            if callbacks is None:
+                raise Invalid.fields({"name": "callback_url", "reason": "not taken here"})
+            hooks[request.callback_url] = callbacks(request.callback_url)
         for number in numbers:
             connection_id = smsc.pick(conn, org_id, str(request.product), number)
             if connection_id is None:
@@ -116,7 +124,7 @@ def accept(conn: Connection, org_id: int, requests: list[MessageCreate], decks: 
             rows.append({
                 "id": ids.new_id(), "org_id": org_id, "direction": "out", "product": str(request.product), "sender": request.sender, "recipient": number,
                 "text": concealed.shown if concealed else request.text, "sealed_text": concealed and concealed.sealed, "encoding": measured.encoding, "segments": measured.segments, "client_ref": request.client_ref,
-                "account_id": request.account_id,
+                "callback_url": request.callback_url, "callback_id": hooks.get(request.callback_url), "account_id": request.account_id,
                 "connection_id": connection_id, "account_ref": priced and priced.account.id, "rate_plan_id": priced and priced.rate_plan_id, "prefix": priced and priced.prefix,
                 "price": priced and priced.price, "currency": priced and priced.currency, "status": MessageStatus.accepted.value, "attempts": 0,
                 "scheduled_at": request.scheduled_at, "expires_at": due + timedelta(seconds=request.validity), "next_attempt_at": due,

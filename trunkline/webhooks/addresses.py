@@ -62,18 +62,18 @@ def _refusal(host: str, found: list[Address | None]) -> str | None:
     return None
 
 
-def check(url: str, allow_private: bool) -> None:
-    """Refuse (422) a URL whose host does not resolve or resolves to a non-public address."""
+def check(url: str, allow_private: bool, field: str = "url") -> None:
+    """Refuse (422, naming `field`) a URL whose host does not resolve or resolves to a non-public address."""
     if allow_private:
         return
     host, port = parse_url(url)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise Invalid.fields({"name": "url", "reason": f"the host {host} does not resolve"}) from None
+        raise Invalid.fields({"name": field, "reason": f"the host {host} does not resolve"}) from None
     refusal = _refusal(host, [_address(info[4][0]) for info in infos])
     if refusal:
-        raise Invalid.fields({"name": "url", "reason": refusal})
+        raise Invalid.fields({"name": field, "reason": refusal})
 
 
 class PublicOnly(httpcore.AsyncNetworkBackend):

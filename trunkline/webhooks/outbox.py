@@ -36,7 +36,8 @@ def forget(org_id: int) -> None:
     _subscriptions.pop(org_id, None)
 
 
-def _subscribers(conn: Connection, org_id: int, event_type: str) -> list[int]:
+def subscribers(conn: Connection, org_id: int, event_type: str) -> list[int]:
+    """The ids of the organization's enabled webhooks that take `event_type`."""
     now = time.monotonic()
     known = _subscriptions.get(org_id)
     if known is None or known[0] <= now:
@@ -48,7 +49,7 @@ def _subscribers(conn: Connection, org_id: int, event_type: str) -> list[int]:
 def subscribed(conn: Connection, org_id: int, event_type: str) -> bool:
     """Whether an enabled webhook of the organization takes `event_type`: a caller may skip
     building a payload nobody receives."""
-    return bool(_subscribers(conn, org_id, event_type))
+    return bool(subscribers(conn, org_id, event_type))
 
 
 def publish(conn: Connection, org_id: int, event_type: str, payload: dict[str, Any], now: datetime) -> int | None:
@@ -56,7 +57,7 @@ def publish(conn: Connection, org_id: int, event_type: str, payload: dict[str, A
     `event_type`, in `conn`'s transaction; `payload` becomes the envelope's `data` (JSON-able:
     str, numbers, Decimal, datetime, lists, dicts). The event's id, or None when no webhook
     takes it."""
-    targets = _subscribers(conn, org_id, event_type)
+    targets = subscribers(conn, org_id, event_type)
     if not targets:
         return None
     written = _write(conn, org_id, event_type, payload, now, targets)

@@ -27,6 +27,11 @@ def remove(conn: Connection, org_id: int, webhook_id: int) -> bool:
     return lookup.remove(conn, table, org_id, webhook_id)
 
 
+def by_url(conn: Connection, org_id: int, url: str) -> int | None:
+    """The id of the organization's oldest webhook with this URL."""
+    return conn.execute(select(c.id).where(c.org_id == org_id, c.url == url).order_by(c.id).limit(1)).scalar()
+
+
 def find(conn: Connection, org_id: int, webhook_id: int):
     return lookup.by_id(conn, table, org_id, webhook_id)
 

@@ -71,7 +71,11 @@ Url = Annotated[
 ]
 EventTypes = Annotated[
     list[Annotated[str, Field(max_length=64), AfterValidator(_pattern)]],
-    Field(min_length=1, max_length=64, description="Event types to receive: a type (message.delivered), a group (message.*) or * for all"),
+    Field(
+        max_length=64,
+        description="Event types to receive: a type (message.delivered), a group (message.*) or * for all; none for a webhook "
+        "that only hears the messages sent with its URL as their callback_url",
+    ),
     AfterValidator(_unique),
 ]
 Description = Annotated[str, Field(max_length=1024)]

@@ -16,6 +16,8 @@ from trunkline.webhooks import addresses, outbox, signing
 from trunkline.webhooks import repository as store
 from trunkline.webhooks.schemas import EventType
 
+CALLBACK_DESCRIPTION = "Made for messages' callback_url: hears only their message.* events; rotate the secret to verify signatures"
+
 
 @contextmanager
 def changing(db: Engine, org_id: int) -> Iterator[Connection]:
@@ -31,6 +33,19 @@ def create(conn: Connection, org_id: int, values: dict[str, Any], box: SecretBox
     addresses.check(values["url"], allow_private)
     secret = signing.new_secret()
     return store.create(conn, org_id, values, box.seal(secret), now), secret
+
+
+def callback(conn: Connection, org_id: int, url: str, box: SecretBox, allow_private: bool, now: datetime) -> int:
+    """The webhook that delivers the events of messages sent with `url` as their callback_url:
+    the organization's webhook with that URL, whose secret signs them (a client that verifies
+    signatures registers it first, with no event types), or else a new one with no event types,
+    whose secret is learnt by rotating it."""
+    found = store.by_url(conn, org_id, url)
+    if found is not None:
+        return found
+    addresses.check(url, allow_private, field="callback_url")
+    values = {"url": url, "event_types": [], "description": CALLBACK_DESCRIPTION, "enabled": True}
+    return store.create(conn, org_id, values, box.seal(signing.new_secret()), now)
 
 
 def change(conn: Connection, org_id: int, webhook_id: int, values: dict[str, Any], allow_private: bool, now: datetime) -> None:
