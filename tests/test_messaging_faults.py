@@ -1,5 +1,7 @@
-"""A server killed with -9 in the middle of sending: after a restart every accepted message is
-still delivered (the queue is the database), each at least once."""
+"""Processes killed with -9 in the middle of sending. The server: after a restart every accepted
+message is still delivered (the queue is the database), each at least once. The SMSC: what it
+acknowledged is not sent again, and what it never answered goes to the SMSC that takes its
+place."""
 
 import os
 import signal
@@ -10,6 +12,7 @@ import time
 import httpx
 
 from tests.harness import Server, bootstrap_operator, free_port, new_org, settings_for
+from tests.helpers import ok
 from tests.test_messaging_smpp import PASSWORD, texting_on
 from tests.test_smsc_simulator import started
 
@@ -67,3 +70,42 @@ def ok_count(org, condition: str) -> int:
     response = org.client.get("/api/messages", params={"filter": condition, "top": 1})
     assert response.status_code == 200, response.text
     return response.json()["count"]
+
+
+def test_an_smsc_killed_mid_stream_loses_nothing_and_gets_nothing_it_acknowledged_again(org):
+    port = str(free_port())
+    flags = ("--port", port, "--system-id", "acme", "--password", PASSWORD, "--receipt-delay", "0.05")
+    first = [f"+4477009{n:05d}" for n in range(100)]
+    second = [f"+4477008{n:05d}" for n in range(200)]
+    with started(*flags) as doomed:
+        texting_on(org, doomed)
+        batch(org, first)
+        wait_until(org, "status ne 'delivered'", 0)
+        doomed.post("/disconnect", {"after_submits": 10**6})  # from now on every submit goes unanswered
+        batch(org, second)
+        deadline = time.monotonic() + 20
+        while doomed.get("/stats")["counters"].get("unanswered", 0) < 50:  # a full window waits on it
+            assert time.monotonic() < deadline, doomed.get("/stats")
+            time.sleep(0.05)
+        acknowledged = {s["destination_addr"] for s in doomed.get("/submits", limit=1000)["submits"]}
+        doomed.process.send_signal(signal.SIGKILL)
+        doomed.process.wait(10)
+    assert acknowledged == {number.lstrip("+") for number in first}
+    assert ok_count(org, "status eq 'submitted' or status eq 'delivered'") == 100  # none of the second batch
+    with started(*flags) as successor:
+        wait_until(org, "status ne 'delivered'", 0, seconds=90)
+        resent = [s["destination_addr"] for s in successor.get("/submits", limit=1000)["submits"]]
+    assert sorted(set(resent)) == sorted(number.lstrip("+") for number in second)  # each unanswered one, and no acknowledged one
+    assert ok(org.client.get("/api/messages", params={"top": 1}))["count"] == 300
+
+
+def batch(org, numbers: list[str]) -> None:
+    answer = org.client.post("/api/messages/batch", json={"messages": [{"product": "A2P", "from": "Trunkline", "to": numbers, "text": "SMSC kill test"}]})
+    assert answer.status_code == 202, answer.text
+
+
+def wait_until(org, condition: str, count: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while (found := ok_count(org, condition)) != count:
+        assert time.monotonic() < deadline, f"{found} messages where {condition}"
+        time.sleep(0.1)

@@ -35,6 +35,7 @@ class Simulator:
     port: int
     control: httpx.Client
     log: list[str]
+    process: subprocess.Popen | None = None
 
     def post(self, path: str, body: dict | None = None) -> dict:
         response = self.control.post(path, json=body)
@@ -57,6 +58,7 @@ def fresh(simulator: Simulator) -> Simulator:
 
 @contextmanager
 def started(*flags: str) -> Iterator[Simulator]:
+    """The simulator running as its own process (flags after `--port 0` win, so `--port N` pins it)."""
     command = [str(Path(sys.executable).parent / "trunkline"), "smsc-simulator", "--port", "0", "--control-port", "0", *flags]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     log: list[str] = []
@@ -75,7 +77,7 @@ def started(*flags: str) -> Iterator[Simulator]:
     drain.start()
     try:
         with httpx.Client(base_url=ready[2], timeout=10) as control:
-            yield Simulator(int(ready[1]), control, log)
+            yield Simulator(int(ready[1]), control, log, process)
     finally:
         process.terminate()
         process.wait(10)
