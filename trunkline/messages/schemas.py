@@ -197,6 +197,7 @@ FIELDS = query.Fields(
         "error": query.Field(c.error, "str"),
         "text": query.Field(c.text, "str"),
         "client_ref": query.Field(c.client_ref, "str"),
+        "callback_url": query.Field(c.callback_url, "str"),
         "account_id": query.Field(c.account_id, "str"),
         "encoding": query.Field(c.encoding, "enum", choices=("GSM7", "UCS2")),
         "segments": query.Field(c.segments, "int"),
