@@ -1,5 +1,6 @@
 """The request log: lookup by guid, isolation, redaction, retention."""
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from trunkline.cli import app as cli
 from trunkline.db.engine import make_engine
 from trunkline.db.tables import request_log
 from trunkline.kit import ids
-from trunkline.kit.requestlog import redact_query
+from trunkline.kit.requestlog import new_guid, redact_query
 from trunkline.request_log.repository import RequestLogWriter
 
 
@@ -130,6 +131,19 @@ def _insert_old(engine, org_id: int, age: timedelta) -> str:
             )
         )
     return guid
+
+
+def test_request_ids_are_unique_time_ordered_uuid7s():
+    before = time.time_ns() // 1_000_000
+    made = [new_guid() for _ in range(100_000)]
+    after = time.time_ns() // 1_000_000
+    assert len(set(made)) == len(made)
+    parsed = [uuid.UUID(guid) for guid in made]
+    assert {(one.version, one.variant) for one in parsed} == {(7, uuid.RFC_4122)}
+    assert all(str(one) == guid for one, guid in zip(parsed, made, strict=True))  # canonical lower-case text
+    stamps = [one.int >> 80 for one in parsed]
+    assert before <= stamps[0] and stamps[-1] <= after and stamps == sorted(stamps)  # milliseconds, in order
+    assert len({one.int & (1 << 62) - 1 for one in parsed}) == len(parsed)  # the random tail differs
 
 
 def test_purge_removes_only_expired_rows(server, org, engine):
