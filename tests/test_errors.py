@@ -79,7 +79,7 @@ def test_500_leaks_nothing(org, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("secret-detail")
 
-    monkeypatch.setattr("trunkline.kit.lookup.by_id", explode)
+    monkeypatch.setattr("trunkline.kit.lookup.read_by_id", explode)
     response = org.client.get(f"/api/call_rates/{rate_id}")
     body = assert_error(response, 500, "INTERNAL_ERROR")
     assert FIELDS <= body.keys()
