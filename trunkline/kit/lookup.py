@@ -56,7 +56,8 @@ class _Read(NamedTuple):
 @cache
 def _driver_by_id(table: Table, dialect) -> _Read:
     compiled = _by_id(table).compile(dialect=dialect)
-    assert compiled.positiontup == ["object_id", "org_id"], compiled.positiontup
+    if compiled.positiontup != ["object_id", "org_id"]:  # read_by_id passes them in this order
+        raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
     fields = namedtuple(f"{table.name}_row", [column.key for column in table.columns])
     fields._mapping = property(fields._asdict)  # read like SQLAlchemy's Row where code asks for a mapping
     processors = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in table.columns)
