@@ -70,10 +70,10 @@ def read_by_id(conn: Connection, table: Table, org_id: int, object_id: int):
     if conn.dialect.paramstyle != "qmark":
         return by_id(conn, table, org_id, object_id)
     prepared = _driver_by_id(table, conn.dialect)
-    found = conn.connection.driver_connection.execute(prepared.sql, (object_id, org_id)).fetchone()
-    if found is None:
+    found = driver_rows(conn, prepared.sql, (object_id, org_id))
+    if not found:
         return None
-    return prepared.row._make(value if convert is None else convert(value) for convert, value in zip(prepared.processors, found, strict=True))
+    return prepared.row._make(value if convert is None else convert(value) for convert, value in zip(prepared.processors, found[0], strict=True))
 
 
 def change(conn: Connection, table: Table, org_id: int, object_id: int, values: dict) -> bool:

@@ -21,11 +21,8 @@ def announce(conn: Connection, changes: Iterable[tuple[int, int, str]], now: dat
         grouped.setdefault((org_id, status), []).append(message_id)
     for (org_id, status), message_ids in grouped.items():
         event_type = f"message.{status}"
-        broadcast = outbox.subscribers(conn, org_id, event_type)
         query = select(store.table).where(store.c.id.in_(message_ids)).order_by(store.c.id)
-        for row in conn.execute(query if broadcast else query.where(store.c.callback_id.is_not(None))):
-            payload = present(row)
-            if broadcast:
-                outbox.publish(conn, org_id, event_type, payload, now)
-            if row.callback_id is not None and row.callback_id not in broadcast:
-                outbox.publish_to(conn, org_id, row.callback_id, event_type, payload, now)
+        if not outbox.subscribed(conn, org_id, event_type):
+            query = query.where(store.c.callback_id.is_not(None))
+        for row in conn.execute(query):
+            outbox.publish(conn, org_id, event_type, present(row), now, also=() if row.callback_id is None else (row.callback_id,))

@@ -36,8 +36,7 @@ def forget(org_id: int) -> None:
     _subscriptions.pop(org_id, None)
 
 
-def subscribers(conn: Connection, org_id: int, event_type: str) -> list[int]:
-    """The ids of the organization's enabled webhooks that take `event_type`."""
+def _subscribers(conn: Connection, org_id: int, event_type: str) -> list[int]:
     now = time.monotonic()
     known = _subscriptions.get(org_id)
     if known is None or known[0] <= now:
@@ -49,15 +48,17 @@ def subscribers(conn: Connection, org_id: int, event_type: str) -> list[int]:
 def subscribed(conn: Connection, org_id: int, event_type: str) -> bool:
     """Whether an enabled webhook of the organization takes `event_type`: a caller may skip
     building a payload nobody receives."""
-    return bool(subscribers(conn, org_id, event_type))
+    return bool(_subscribers(conn, org_id, event_type))
 
 
-def publish(conn: Connection, org_id: int, event_type: str, payload: dict[str, Any], now: datetime) -> int | None:
+def publish(conn: Connection, org_id: int, event_type: str, payload: dict[str, Any], now: datetime, also: tuple[int, ...] = ()) -> int | None:
     """Record the event for every enabled webhook of the organization that subscribes to
-    `event_type`, in `conn`'s transaction; `payload` becomes the envelope's `data` (JSON-able:
-    str, numbers, Decimal, datetime, lists, dicts). The event's id, or None when no webhook
-    takes it."""
-    targets = subscribers(conn, org_id, event_type)
+    `event_type`, and for the webhooks `also` names (a message's callback_url) whatever they
+    subscribe to, each once, in `conn`'s transaction; `payload` becomes the envelope's `data`
+    (JSON-able: str, numbers, Decimal, datetime, lists, dicts). The event's id, or None when no
+    webhook takes it."""
+    targets = _subscribers(conn, org_id, event_type)
+    targets += [webhook_id for webhook_id in also if webhook_id not in targets]
     if not targets:
         return None
     written = _write(conn, org_id, event_type, payload, now, targets)

@@ -28,9 +28,9 @@ def changing(db: Engine, org_id: int) -> Iterator[Connection]:
     outbox.forget(org_id)
 
 
-def create(conn: Connection, org_id: int, values: dict[str, Any], box: SecretBox, allow_private: bool, now: datetime) -> tuple[int, str]:
-    """The new webhook's id and its signing secret (to show once)."""
-    addresses.check(values["url"], allow_private)
+def create(conn: Connection, org_id: int, values: dict[str, Any], box: SecretBox, allow_private: bool, now: datetime, field: str = "url") -> tuple[int, str]:
+    """The new webhook's id and its signing secret (to show once); a refused URL is named as `field`."""
+    addresses.check(values["url"], allow_private, field)
     secret = signing.new_secret()
     return store.create(conn, org_id, values, box.seal(secret), now), secret
 
@@ -43,9 +43,8 @@ def callback(conn: Connection, org_id: int, url: str, box: SecretBox, allow_priv
     found = store.by_url(conn, org_id, url)
     if found is not None:
         return found
-    addresses.check(url, allow_private, field="callback_url")
     values = {"url": url, "event_types": [], "description": CALLBACK_DESCRIPTION, "enabled": True}
-    return store.create(conn, org_id, values, box.seal(signing.new_secret()), now)
+    return create(conn, org_id, values, box, allow_private, now, field="callback_url")[0]
 
 
 def change(conn: Connection, org_id: int, webhook_id: int, values: dict[str, Any], allow_private: bool, now: datetime) -> None:
